@@ -1,0 +1,143 @@
+package reconcile
+
+import (
+	"github.com/swarmtopo/swarmtopo/spec"
+	"time"
+)
+
+// Role is a node's role in the swarm.
+type Role string
+
+// Roles.
+const (
+	RoleManager Role = "manager"
+	RoleWorker  Role = "worker"
+)
+
+// NodeState is a node's status as the dispatcher sees it.
+type NodeState string
+
+// Node states as swarm spells them.
+const (
+	StateReady        NodeState = "ready"
+	StateDown         NodeState = "down"
+	StateUnknown      NodeState = "unknown"
+	StateDisconnected NodeState = "disconnected"
+)
+
+// Reachability of a raft member as the answering manager sees it.
+type Reachability string
+
+// Reachabilities as swarm spells them.
+const (
+	ReachabilityReachable   Reachability = "reachable"
+	ReachabilityUnreachable Reachability = "unreachable"
+	ReachabilityUnknown     Reachability = "unknown"
+)
+
+// Node is one observed swarm node.
+type Node struct {
+	ID       string `json:"id"`
+	Version  uint64 `json:"version"`
+	Hostname string `json:"hostname"`
+	// DesiredRole is Spec.Role: what was last asked for.
+	DesiredRole  Role              `json:"desiredRole"`
+	Availability spec.Availability `json:"availability"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	State        NodeState         `json:"state"`
+	// Member is true when the node is in the raft member list (ManagerStatus is set):
+	// the observed manager role. DesiredRole differs from it while a change is in flight.
+	Member       bool         `json:"member"`
+	Reachability Reachability `json:"reachability,omitempty"`
+	Leader       bool         `json:"leader,omitempty"`
+	Addr         string       `json:"addr,omitempty"`
+	// UnreachableSince is when the operator first saw this manager unreachable or down.
+	// Zero means unknown, which the planner treats as past any grace period.
+	UnreachableSince time.Time `json:"unreachableSince,omitempty"`
+}
+
+// Snapshot is everything the planner knows of the swarm at one moment.
+// It never needs to connect to anything.
+type Snapshot struct {
+	Nodes []Node `json:"nodes"`
+	// Self is the ID of the node the operator runs on; empty when planning from a file.
+	Self string `json:"self,omitempty"`
+	// Time is when the snapshot was taken.
+	Time time.Time `json:"time"`
+	// ClusterError is set when the swarm could not be observed because it has no leader
+	// (quorum lost or an election that did not finish); the planner then blocks.
+	ClusterError string `json:"clusterError,omitempty"`
+}
+
+// Action is what a step does to one node.
+type Action string
+
+// Actions. Promote and Demote are the role changes.
+const (
+	ActionPromote  Action = "promote"
+	ActionDemote   Action = "demote"
+	ActionDrain    Action = "drain"
+	ActionActivate Action = "activate"
+	ActionPause    Action = "pause"
+	ActionLabel    Action = "label"
+	ActionRemove   Action = "remove"
+)
+
+// IsRoleChange reports whether the action changes raft membership.
+func (a Action) IsRoleChange() bool { return a == ActionPromote || a == ActionDemote }
+
+// LabelChange is what a label step adds (or overwrites) and removes.
+type LabelChange struct {
+	Add    map[string]string `json:"add,omitempty"`
+	Remove []string          `json:"remove,omitempty"`
+}
+
+// Step is one change to one node.
+type Step struct {
+	Action   Action       `json:"action"`
+	Node     string       `json:"node"`
+	Hostname string       `json:"hostname"`
+	Zone     string       `json:"zone,omitempty"`
+	Labels   *LabelChange `json:"labels,omitempty"`
+	Reason   string       `json:"reason"`
+	// FaultTolerance is the model's fault tolerance once this step has settled.
+	FaultTolerance int `json:"faultTolerance"`
+}
+
+// Summary is the control plane's shape at one point of a plan.
+type Summary struct {
+	Managers       int            `json:"managers"`
+	Reachable      int            `json:"reachable"`
+	FaultTolerance int            `json:"faultTolerance"`
+	Zones          map[string]int `json:"zones"`
+}
+
+// InFlight is a role change already asked for that swarm has not finished.
+type InFlight struct {
+	Node     string `json:"node"`
+	Hostname string `json:"hostname"`
+	// To is the role the node is becoming.
+	To Role `json:"to"`
+}
+
+// Plan is the planner's answer.
+type Plan struct {
+	Steps    []Step     `json:"steps"`
+	InFlight []InFlight `json:"inFlight,omitempty"`
+	Warnings []string   `json:"warnings"`
+	// Blocked says why nothing may be done; empty when the plan may proceed.
+	Blocked string  `json:"blocked"`
+	Before  Summary `json:"before"`
+	After   Summary `json:"after"`
+	// LowestFaultTolerance is the lowest fault tolerance at any point of the plan.
+	LowestFaultTolerance int `json:"lowestFaultTolerance"`
+	// Floor is min(fault tolerance before, fault tolerance of the target): no step may go below it.
+	Floor int `json:"floor"`
+	// Time is the snapshot's time.
+	Time time.Time `json:"time"`
+}
+
+// Converged reports whether there is nothing left to do or wait for.
+func (p *Plan) Converged() bool {
+	return p.Blocked == "" && len(p.Steps) == 0 && len(p.InFlight) == 0
+}
