@@ -1,9 +1,136 @@
 package reconcile
 
-import "github.com/swarmtopo/swarmtopo/spec"
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/swarmtopo/swarmtopo/spec"
+)
 
 // Compute returns the plan that takes the observed swarm to the desired topology.
+// Steps are ordered so that applying them one at a time, each settled before the next,
+// never loses quorum and never takes the fault tolerance below Plan.Floor.
 // An error means the planner found its own plan unsafe: a bug, never a plan.
 func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
-	return &Plan{Time: s.Time}, nil
+	sp := &t.Spec
+	p := &Plan{Time: s.Time, Steps: []Step{}, Warnings: []string{}}
+	warn := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if !slices.Contains(p.Warnings, msg) {
+			p.Warnings = append(p.Warnings, msg)
+		}
+	}
+	zoneLabel := zoneLabelOf(sp)
+
+	nodes := make([]*planNode, len(s.Nodes))
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		nodes[i] = &planNode{Node: n, class: classify(n, &s, sp.Policy.ReplaceUnreachableAfter)}
+	}
+	sort.SliceStable(nodes, func(i, j int) bool {
+		if nodes[i].Hostname != nodes[j].Hostname {
+			return nodes[i].Hostname < nodes[j].Hostname
+		}
+		return nodes[i].ID < nodes[j].ID
+	})
+	p.Before = summarize(s.Nodes, zoneLabel)
+
+	if reason := blockedReason(&s, nodes); reason != "" {
+		p.Blocked = reason
+		p.After = p.Before
+		p.Floor = p.Before.FaultTolerance
+		p.LowestFaultTolerance = p.Before.FaultTolerance
+		return p, nil
+	}
+
+	var labelSteps []Step
+	for _, n := range nodes {
+		lp := planLabels(sp, zoneLabel, n.Node, warn)
+		n.labels = lp.after
+		n.zone = lp.after[zoneLabel]
+		if lp.change != nil {
+			labelSteps = append(labelSteps, Step{Action: ActionLabel, Node: n.ID, Hostname: n.Hostname,
+				Zone: n.zone, Labels: lp.change, Reason: labelReason(lp.change)})
+		}
+	}
+	for _, n := range nodes {
+		switch n.class {
+		case classPromoting:
+			if n.State == StateReady {
+				p.InFlight = append(p.InFlight, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleManager})
+			}
+		case classDemoting:
+			p.InFlight = append(p.InFlight, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleWorker})
+		case classGrace:
+			warn("manager %s is unreachable since %s; it is replaced once %s have passed",
+				n.Hostname, n.UnreachableSince.UTC().Format("15:04:05"), sp.Policy.ReplaceUnreachableAfter.Duration)
+		}
+	}
+
+	tg := chooseTarget(sp, nodes, s.Self, warn)
+	steps := labelSteps
+	steps = append(steps, orderSteps(sp, nodes, tg, s.Self)...)
+	p.Steps = steps
+
+	if err := verify(p, &s, zoneLabel); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// blockedReason says why no change may be made at all, or "".
+func blockedReason(s *Snapshot, nodes []*planNode) string {
+	const advice = "Bring the unreachable managers back (restart their Docker daemon or machine). " +
+		"If they are lost for good, a human may run `docker swarm init --force-new-cluster` on a surviving manager as a last resort; swarmtopo never does."
+	if s.ClusterError != "" {
+		return "the swarm has lost quorum: " + s.ClusterError + ". " + advice
+	}
+	r := memberState(nodesOf(nodes))
+	if r.members == 0 {
+		return "the snapshot shows no manager: it was not taken through a swarm manager"
+	}
+	if r.ft() < 0 {
+		var down []string
+		for _, n := range nodes {
+			if n.Member && n.Reachability != ReachabilityReachable {
+				down = append(down, n.Hostname)
+			}
+		}
+		return fmt.Sprintf("the swarm has lost quorum: %d of %d managers are reachable and %d are needed (unreachable: %s). No role change is possible. %s",
+			r.reachable, r.members, Quorum(r.members), strings.Join(down, ", "), advice)
+	}
+	for _, n := range nodes {
+		if n.Member && n.Leader {
+			return ""
+		}
+	}
+	return "the swarm has no leader right now (an election may be in progress); nothing is changed until one is elected"
+}
+
+func nodesOf(pn []*planNode) []Node {
+	out := make([]Node, len(pn))
+	for i, n := range pn {
+		out[i] = *n.Node
+	}
+	return out
+}
+
+func labelReason(lc *LabelChange) string {
+	var parts []string
+	for _, k := range sortedKeys(lc.Add) {
+		if k != ManagedLabelsKey {
+			parts = append(parts, k+"="+lc.Add[k])
+		}
+	}
+	for _, k := range lc.Remove {
+		if k != ManagedLabelsKey {
+			parts = append(parts, "-"+k)
+		}
+	}
+	if len(parts) == 0 {
+		return "record which labels swarmtopo manages"
+	}
+	return "the topology file sets " + strings.Join(parts, ", ")
 }

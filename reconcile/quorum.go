@@ -137,7 +137,11 @@ func CheckStep(s Snapshot, st Step, floor int) error {
 }
 
 // roleInFlight reports whether a role change on n was asked for and has not settled:
-// the desired role (Spec.Role) and raft membership disagree.
+// the desired role (Spec.Role) and raft membership disagree. A promote of a node that is
+// not ready cannot progress, so it does not hold up other changes.
 func roleInFlight(n *Node) bool {
-	return (n.DesiredRole == RoleManager) != n.Member
+	if n.DesiredRole == RoleManager {
+		return !n.Member && n.State == StateReady
+	}
+	return n.Member
 }

@@ -1,0 +1,148 @@
+package reconcile
+
+import (
+	"fmt"
+
+	"github.com/swarmtopo/swarmtopo/spec"
+)
+
+// orderSteps turns the target into ordered steps: availability of nodes that keep their role,
+// then role changes (promote before demote, one at a time, failed managers first, the leader
+// and the operator's own node last), then removals, then the leader's and the operator's own
+// availability, since draining them moves the operator itself.
+func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Step {
+	promoting, demoting := map[string]bool{}, map[string]bool{}
+	for _, n := range tg.promote {
+		promoting[n.ID] = true
+	}
+	for _, n := range tg.demote {
+		demoting[n.ID] = true
+	}
+	removeDown := func(n *planNode) bool {
+		return sp.Policy.RemoveDownNodes && n.State == StateDown
+	}
+	managerAfter := func(n *planNode) bool {
+		return promoting[n.ID] || (tg.keep[n.ID] && !demoting[n.ID])
+	}
+	wantAvail := func(n *planNode) spec.Availability {
+		if managerAfter(n) {
+			return sp.Managers.Availability
+		}
+		return sp.Workers.Availability
+	}
+	availStep := func(n *planNode) []Step {
+		want := wantAvail(n)
+		if want == "" || n.Availability == want {
+			return nil
+		}
+		reason := fmt.Sprintf("spec.workers.availability is %s", want)
+		if managerAfter(n) {
+			reason = fmt.Sprintf("spec.managers.availability is %s", want)
+			if want == spec.AvailabilityDrain {
+				reason += ": managers are manager-only"
+			}
+		}
+		return []Step{{Action: availabilityAction(want), Node: n.ID, Hostname: n.Hostname, Zone: n.zone, Reason: reason}}
+	}
+
+	var steps, last []Step
+	for _, n := range nodes {
+		if promoting[n.ID] || demoting[n.ID] || n.class == classDemoting || (removeDown(n) && !managerAfter(n) && !n.Member) {
+			continue
+		}
+		if n.ID == self || n.Leader {
+			last = append(last, availStep(n)...)
+			continue
+		}
+		steps = append(steps, availStep(n)...)
+	}
+
+	var promotes, demotes [][]Step
+	for _, n := range replacementsFirst(tg) {
+		s := []Step{{Action: ActionPromote, Node: n.ID, Hostname: n.Hostname, Zone: n.zone, Reason: tg.reasons[n.ID]}}
+		promotes = append(promotes, append(s, availStep(n)...))
+	}
+	for _, n := range demoteOrder(tg.demote, self) {
+		s := []Step{{Action: ActionDemote, Node: n.ID, Hostname: n.Hostname, Zone: n.zone, Reason: tg.reasons[n.ID]}}
+		if removeDown(n) {
+			s = append(s, Step{Action: ActionRemove, Node: n.ID, Hostname: n.Hostname, Zone: n.zone,
+				Reason: "it is down and spec.policy.removeDownNodes is set"})
+		} else {
+			s = append(s, availStep(n)...)
+		}
+		demotes = append(demotes, s)
+	}
+	// Promote before demote, and never more than one extra member at a time: promotes that grow
+	// the swarm first, then promote/demote pairs, then demotes that shrink it.
+	extra := len(promotes) - len(demotes)
+	for ; extra > 0; extra-- {
+		steps = append(steps, promotes[0]...)
+		promotes = promotes[1:]
+	}
+	for len(promotes) > 0 {
+		steps = append(steps, promotes[0]...)
+		steps = append(steps, demotes[0]...)
+		promotes, demotes = promotes[1:], demotes[1:]
+	}
+	for _, d := range demotes {
+		steps = append(steps, d...)
+	}
+
+	for _, n := range nodes {
+		if n.class == classWorker && !promoting[n.ID] && removeDown(n) {
+			steps = append(steps, Step{Action: ActionRemove, Node: n.ID, Hostname: n.Hostname, Zone: n.zone,
+				Reason: "it is down and spec.policy.removeDownNodes is set"})
+		}
+	}
+	return append(steps, last...)
+}
+
+// replacementsFirst orders promotes so that replacements of failed managers come first.
+func replacementsFirst(tg *target) []*planNode {
+	var first, rest []*planNode
+	for _, n := range tg.promote {
+		if _, ok := tg.replaced[n.ID]; ok {
+			first = append(first, n)
+		} else {
+			rest = append(rest, n)
+		}
+	}
+	return append(first, rest...)
+}
+
+// demoteOrder puts managers that do not count toward quorum first (their removal can only
+// raise the fault tolerance), then healthy ones, then the leader, then the operator's own node.
+func demoteOrder(ds []*planNode, self string) []*planNode {
+	rank := func(n *planNode) int {
+		switch {
+		case !n.Member || n.Reachability != ReachabilityReachable:
+			return 0
+		case n.ID == self:
+			return 3
+		case n.Leader:
+			return 2
+		default:
+			return 1
+		}
+	}
+	out := make([]*planNode, 0, len(ds))
+	for r := 0; r <= 3; r++ {
+		for _, n := range ds {
+			if rank(n) == r {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+func availabilityAction(a spec.Availability) Action {
+	switch a {
+	case spec.AvailabilityDrain:
+		return ActionDrain
+	case spec.AvailabilityPause:
+		return ActionPause
+	default:
+		return ActionActivate
+	}
+}
