@@ -113,3 +113,16 @@ func roleChanges(p *Plan) int {
 	}
 	return n
 }
+
+// describe prints a snapshot compactly for failure messages.
+func describe(s Snapshot) string {
+	var b strings.Builder
+	for _, n := range s.Nodes {
+		fmt.Fprintf(&b, "\n  %s zone=%q desired=%s member=%v reach=%s leader=%v state=%s avail=%s since=%v labels=%v",
+			n.Hostname, n.Labels["az"], n.DesiredRole, n.Member, n.Reachability, n.Leader, n.State, n.Availability, !n.UnreachableSince.IsZero(), n.Labels)
+	}
+	if s.Self != "" {
+		fmt.Fprintf(&b, "\n  self=%s", s.Self)
+	}
+	return b.String()
+}

@@ -23,6 +23,11 @@ func ApplyStep(nodes []Node, st Step) []Node {
 		case ActionPromote:
 			n.DesiredRole, n.Member, n.Reachability = RoleManager, true, ReachabilityReachable
 		case ActionDemote:
+			if n.Member && n.Reachability != ReachabilityReachable {
+				// Raft could not reach it: its daemon is gone or cut off, and the dispatcher
+				// marks it down soon after. It is no worker to count on.
+				n.State = StateDown
+			}
 			n.DesiredRole, n.Member, n.Reachability = RoleWorker, false, ""
 		case ActionDrain, ActionActivate, ActionPause:
 			n.Availability = availabilityOf(st.Action)

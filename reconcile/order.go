@@ -45,9 +45,13 @@ func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Ste
 		return []Step{{Action: availabilityAction(want), Node: n.ID, Hostname: n.Hostname, Zone: n.zone, Reason: reason}}
 	}
 
+	// Workers that are down, and demotions in flight of down nodes, are removed instead.
+	removable := func(n *planNode) bool {
+		return removeDown(n) && !promoting[n.ID] && (n.class == classWorker || n.class == classDemoting)
+	}
 	var steps, last []Step
 	for _, n := range nodes {
-		if promoting[n.ID] || demoting[n.ID] || n.class == classDemoting || (removeDown(n) && !managerAfter(n) && !n.Member) {
+		if promoting[n.ID] || demoting[n.ID] || removable(n) {
 			continue
 		}
 		if n.ID == self || n.Leader {
@@ -64,7 +68,8 @@ func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Ste
 	}
 	for _, n := range demoteOrder(tg.demote, self) {
 		s := []Step{{Action: ActionDemote, Node: n.ID, Hostname: n.Hostname, Zone: n.zone, Reason: tg.reasons[n.ID]}}
-		if removeDown(n) {
+		// A failed manager is down, or soon will be: the removal waits for that if need be.
+		if sp.Policy.RemoveDownNodes && (n.State == StateDown || n.class == classFailed || n.class == classGrace) {
 			s = append(s, Step{Action: ActionRemove, Node: n.ID, Hostname: n.Hostname, Zone: n.zone,
 				Reason: "it is down and spec.policy.removeDownNodes is set"})
 		} else {
@@ -89,7 +94,7 @@ func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Ste
 	}
 
 	for _, n := range nodes {
-		if n.class == classWorker && !promoting[n.ID] && removeDown(n) {
+		if removable(n) {
 			steps = append(steps, Step{Action: ActionRemove, Node: n.ID, Hostname: n.Hostname, Zone: n.zone,
 				Reason: "it is down and spec.policy.removeDownNodes is set"})
 		}
@@ -115,7 +120,7 @@ func replacementsFirst(tg *target) []*planNode {
 func demoteOrder(ds []*planNode, self string) []*planNode {
 	rank := func(n *planNode) int {
 		switch {
-		case !n.Member || n.Reachability != ReachabilityReachable:
+		case n.class == classFailed || n.class == classGrace || (n.class == classPromoting && n.State != StateReady):
 			return 0
 		case n.ID == self:
 			return 3

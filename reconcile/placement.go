@@ -83,9 +83,9 @@ func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, warn func(strin
 	// Eligibility: ready, matching the selector, and with a zone when the swarm uses zones.
 	for _, n := range nodes {
 		switch n.class {
-		case classFailed, classDemoting:
+		case classFailed:
 			continue
-		case classPromoting, classWorker:
+		case classPromoting, classWorker, classDemoting:
 			if n.State != StateReady {
 				n.why = fmt.Sprintf("it is %s", n.State)
 				continue
@@ -165,28 +165,48 @@ func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, warn func(strin
 		chosen += min(want, len(holders)+len(spare))
 	}
 
-	// Seat holders that may not stay, and failed members: demote, except failed members
-	// that nothing can replace, which stay so the swarm does not shrink below its count.
-	var failed []*planNode
-	for _, n := range nodes {
+	// Seat holders that may not stay, and failed members, are demoted, except that while no
+	// eligible node can take their seat they stay, reachable ones first, so the swarm does not
+	// shrink below its count (or lose its last manager) for the sake of a preference.
+	// Order: reachable ones (a promote in flight of a ready node settles into one), then
+	// unreachable ones, then promotes in flight that cannot finish, which never stay.
+	leaveRank := func(n *planNode) int {
 		switch {
 		case n.class == classFailed:
-			failed = append(failed, n)
-		case n.seatHolder() && !n.eligible:
-			t.demote = append(t.demote, n)
-			t.reasons[n.ID] = "it may not be a manager: " + n.why
+			return 2
+		case n.class == classGrace:
+			return 1
+		case n.class == classPromoting && n.State != StateReady:
+			return 3
+		default:
+			return 0
 		}
 	}
+	var leaving []*planNode
+	for _, n := range nodes {
+		if n.class == classFailed || (n.seatHolder() && !n.eligible) {
+			leaving = append(leaving, n)
+		}
+	}
+	sort.SliceStable(leaving, func(i, j int) bool { return leaveRank(leaving[i]) < leaveRank(leaving[j]) })
 	shortfall := count - chosen
-	for _, n := range failed {
-		if shortfall > 0 {
+	for _, n := range leaving {
+		if shortfall > 0 && leaveRank(n) < 3 {
 			shortfall--
 			t.keep[n.ID] = true
-			warn("manager %s is unreachable and no eligible node can replace it; it stays a manager", n.Hostname)
+			if n.class == classFailed {
+				warn("manager %s is unreachable and no eligible node can replace it; it stays a manager", n.Hostname)
+			} else {
+				warn("manager %s should not be a manager (%s) but no eligible node can replace it; it stays a manager", n.Hostname, n.why)
+			}
 			continue
 		}
 		t.demote = append(t.demote, n)
-		t.reasons[n.ID] = "it is unreachable past the grace period"
+		if n.class == classFailed {
+			t.reasons[n.ID] = "it is unreachable past the grace period"
+		} else {
+			t.reasons[n.ID] = "it may not be a manager: " + n.why
+		}
 	}
 	if shortfall > 0 {
 		warn("spec.managers.count wants %d managers but only %d nodes are eligible (ready, matching the selector, with a zone)", count, count-shortfall)
@@ -236,6 +256,8 @@ func splitCandidates(ns []*planNode, sp *spec.Spec, self string) (holders, spare
 			return 4
 		}
 	}
+	// A node whose demotion is in flight is promoted again only when no other will do.
+	sort.SliceStable(spare, func(i, j int) bool { return spare[i].class != classDemoting && spare[j].class == classDemoting })
 	sort.SliceStable(holders, func(i, j int) bool { return rank(holders[i]) < rank(holders[j]) })
 	want := sp.Managers.Availability
 	sort.SliceStable(spare, func(i, j int) bool {

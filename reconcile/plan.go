@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -72,7 +73,7 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	tg := chooseTarget(sp, nodes, s.Self, warn)
 	steps := labelSteps
 	steps = append(steps, orderSteps(sp, nodes, tg, s.Self)...)
-	p.Steps = steps
+	p.Steps = keepQuorum(steps, &s, sp.Managers.Count, warn)
 
 	if err := verify(p, &s, zoneLabel); err != nil {
 		return nil, err
@@ -100,6 +101,18 @@ func blockedReason(s *Snapshot, nodes []*planNode) string {
 		}
 		return fmt.Sprintf("the swarm has lost quorum: %d of %d managers are reachable and %d are needed (unreachable: %s). No role change is possible. %s",
 			r.reachable, r.members, Quorum(r.members), strings.Join(down, ", "), advice)
+	}
+	if settled := memberState(Settle(nodesOf(nodes))); settled.ft() < 0 {
+		// Swarm retries such a demotion every 5 s and refuses it while it would lose quorum;
+		// no other role change may start before it finishes.
+		var demoting []string
+		for _, n := range nodes {
+			if n.class == classDemoting {
+				demoting = append(demoting, n.Hostname)
+			}
+		}
+		return fmt.Sprintf("the demotion of %s, already asked for, cannot finish: it would leave %d of %d managers reachable. "+
+			"Bring the unreachable managers back, or cancel it with `docker node promote`", strings.Join(demoting, ", "), settled.reachable, settled.members)
 	}
 	for _, n := range nodes {
 		if n.Member && n.Leader {
@@ -133,4 +146,32 @@ func labelReason(lc *LabelChange) string {
 		return "record which labels swarmtopo manages"
 	}
 	return "the topology file sets " + strings.Join(parts, ", ")
+}
+
+// keepQuorum drops demotes that would take the fault tolerance below what the swarm has now
+// or what the file asks for: a target can count unreachable managers still inside their grace
+// period, and the count is not worth a step closer to losing quorum. The dropped node stays a
+// manager until a later pass finds the demote safe.
+func keepQuorum(steps []Step, s *Snapshot, count int, warn func(string, ...any)) []Step {
+	cur := Settle(s.Nodes)
+	guide := min(memberState(s.Nodes).ft(), memberState(cur).ft(), FaultTolerance(count, count))
+	kept := map[string]bool{}
+	out := steps[:0:0]
+	for _, st := range steps {
+		if kept[st.Node] {
+			continue // what follows a dropped demote: its availability or removal
+		}
+		if st.Action == ActionDemote {
+			if err := CheckStep(Snapshot{Nodes: cur, Self: s.Self, Time: s.Time}, st, guide); errors.Is(err, ErrQuorumLost) || errors.Is(err, ErrBelowFloor) {
+				r := memberState(cur)
+				warn("manager %s stays for now: demoting it would leave %d of %d managers reachable (fault tolerance %d, must stay at least %d)",
+					st.Hostname, r.reachable-1, r.members-1, FaultTolerance(r.members-1, r.reachable-1), guide)
+				kept[st.Node] = true
+				continue
+			}
+		}
+		cur = ApplyStep(cur, st)
+		out = append(out, st)
+	}
+	return out
 }

@@ -109,10 +109,10 @@ func TestCompute(t *testing.T) {
 			managers: "a:node1 b:node5 c:node3",
 		},
 		{
-			name:     "an unreachable manager that is still ready is demoted but not removed",
+			name:     "an unreachable manager that is still ready is demoted, and removed once swarm sees it down",
 			topo:     topo(3, removeDown),
 			snap:     lab7(map[string][]string{"node1": {"M", "L"}, "node2": {"U"}, "node3": {"M"}}),
-			steps:    "promote node5, demote node2",
+			steps:    "promote node5, demote node2, remove node2",
 			managers: "a:node1 b:node5 c:node3",
 		},
 		{
