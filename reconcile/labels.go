@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"maps"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -25,7 +24,7 @@ func planLabels(sp *spec.Spec, zoneLabel string, n *Node, warn func(string, ...a
 	desired := map[string]string{}
 	keepManaged := map[string]bool{}
 	if len(sp.Zones) > 0 {
-		zone, matched, ambiguous := zoneFor(sp, n.Hostname)
+		zone, matched, ambiguous := sp.ZoneFor(n.Hostname)
 		switch {
 		case len(ambiguous) > 0:
 			// Two zones claim the node: guessing would move managers on a typo, so leave it.
@@ -36,7 +35,7 @@ func planLabels(sp *spec.Spec, zoneLabel string, n *Node, warn func(string, ...a
 			desired[zoneLabel] = zone
 		}
 	}
-	maps.Copy(desired, labelsFor(sp, n.Hostname))
+	maps.Copy(desired, sp.LabelsFor(n.Hostname))
 
 	prev := managedKeys(n.Labels)
 	add := map[string]string{}
@@ -109,42 +108,4 @@ func selectorMatches(sel, labels map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// zoneFor returns the zone whose hostname globs match, or the zones that all match.
-func zoneFor(sp *spec.Spec, hostname string) (zone string, matched bool, ambiguous []string) {
-	var hits []string
-	for _, z := range sortedKeys(sp.Zones) {
-		for _, g := range sp.Zones[z] {
-			if ok, _ := path.Match(g, hostname); ok {
-				hits = append(hits, z)
-				break
-			}
-		}
-	}
-	switch len(hits) {
-	case 0:
-		return "", false, nil
-	case 1:
-		return hits[0], true, nil
-	default:
-		return "", false, hits
-	}
-}
-
-// labelsFor merges the label rules matching hostname, later rules winning.
-func labelsFor(sp *spec.Spec, hostname string) map[string]string {
-	var out map[string]string
-	for _, r := range sp.Labels {
-		for _, g := range r.Hostnames {
-			if ok, _ := path.Match(g, hostname); ok {
-				if out == nil {
-					out = map[string]string{}
-				}
-				maps.Copy(out, r.Set)
-				break
-			}
-		}
-	}
-	return out
 }

@@ -4,50 +4,117 @@ import (
 	"fmt"
 	"github.com/swarmtopo/swarmtopo/spec"
 	"maps"
+	"slices"
 )
 
-// ApplyStep returns the nodes as they are once st has settled, as the quorum model sees it:
-// a promoted node is a reachable member, a demoted one has left the raft. The input is not changed.
-func ApplyStep(nodes []Node, st Step) []Node {
-	out := make([]Node, 0, len(nodes))
-	for _, n := range nodes {
-		if n.ID != st.Node {
-			out = append(out, n)
-			continue
+// model is the swarm as the quorum model tracks it while a plan is replayed: one step at a
+// time, in place, so that replaying a plan costs what the plan costs, not steps × nodes.
+type model struct {
+	nodes    []Node
+	index    map[string]int
+	gone     map[int]bool
+	raft     raftState
+	inFlight map[string]bool
+}
+
+func newModel(nodes []Node) *model {
+	m := &model{nodes: slices.Clone(nodes), index: make(map[string]int, len(nodes)), gone: map[int]bool{}, inFlight: map[string]bool{}}
+	for i := range m.nodes {
+		m.index[m.nodes[i].ID] = i
+		if roleInFlight(&m.nodes[i]) {
+			m.inFlight[m.nodes[i].ID] = true
 		}
-		if st.Action == ActionRemove {
-			continue
-		}
-		n.Version++
-		switch st.Action {
-		case ActionPromote:
-			n.DesiredRole, n.Member, n.Reachability = RoleManager, true, ReachabilityReachable
-		case ActionDemote:
-			if n.Member && n.Reachability != ReachabilityReachable {
-				// Raft could not reach it: its daemon is gone or cut off, and the dispatcher
-				// marks it down soon after. It is no worker to count on.
-				n.State = StateDown
-			}
-			n.DesiredRole, n.Member, n.Reachability = RoleWorker, false, ""
-		case ActionDrain, ActionActivate, ActionPause:
-			n.Availability = availabilityOf(st.Action)
-		case ActionLabel:
-			labels := maps.Clone(n.Labels)
-			if labels == nil {
-				labels = map[string]string{}
-			}
-			for _, k := range st.Labels.Remove {
-				delete(labels, k)
-			}
-			maps.Copy(labels, st.Labels.Add)
-			n.Labels = labels
-		}
-		out = append(out, n)
 	}
-	if st.Action == ActionDemote {
-		out = electLeader(out)
+	m.raft = memberState(m.nodes)
+	return m
+}
+
+func (m *model) node(id string) *Node {
+	i, ok := m.index[id]
+	if !ok {
+		return nil
+	}
+	return &m.nodes[i]
+}
+
+// result returns the nodes as they are now.
+func (m *model) result() []Node {
+	if len(m.gone) == 0 {
+		return m.nodes
+	}
+	out := make([]Node, 0, len(m.nodes)-len(m.gone))
+	for i := range m.nodes {
+		if !m.gone[i] {
+			out = append(out, m.nodes[i])
+		}
 	}
 	return out
+}
+
+// apply plays one step as it is once settled: a promoted node is a reachable member, a demoted
+// one has left the raft.
+func (m *model) apply(st Step) {
+	i, ok := m.index[st.Node]
+	if !ok {
+		return
+	}
+	n := &m.nodes[i]
+	if n.Member {
+		m.raft.members--
+		if n.Reachability == ReachabilityReachable {
+			m.raft.reachable--
+		}
+	}
+	n.Version++
+	switch st.Action {
+	case ActionRemove:
+		delete(m.index, st.Node)
+		m.gone[i] = true
+		n.Member = false
+	case ActionPromote:
+		n.DesiredRole, n.Member, n.Reachability = RoleManager, true, ReachabilityReachable
+	case ActionDemote:
+		if n.Member && n.Reachability != ReachabilityReachable {
+			// Raft could not reach it: its daemon is gone or cut off, and the dispatcher
+			// marks it down soon after. It is no worker to count on.
+			n.State = StateDown
+		}
+		n.DesiredRole, n.Member, n.Reachability = RoleWorker, false, ""
+	case ActionDrain, ActionActivate, ActionPause:
+		n.Availability = availabilityOf(st.Action)
+	case ActionLabel:
+		labels := maps.Clone(n.Labels)
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		for _, k := range st.Labels.Remove {
+			delete(labels, k)
+		}
+		maps.Copy(labels, st.Labels.Add)
+		n.Labels = labels
+	}
+	if n.Member {
+		m.raft.members++
+		if n.Reachability == ReachabilityReachable {
+			m.raft.reachable++
+		}
+	}
+	delete(m.inFlight, n.ID)
+	if st.Action != ActionRemove && roleInFlight(n) {
+		m.inFlight[n.ID] = true
+	}
+	if !n.Member && n.Leader {
+		n.Leader = false
+		electLeader(m.nodes)
+	}
+}
+
+// ApplyStep returns the nodes as they are once st has settled, as the quorum model sees it.
+// The input is not changed.
+func ApplyStep(nodes []Node, st Step) []Node {
+	m := newModel(nodes)
+	m.apply(st)
+	return m.result()
 }
 
 // Settle returns the nodes as they are once every role change in flight has finished.
@@ -99,25 +166,25 @@ func availabilityOf(a Action) spec.Availability {
 // every call, and fills in the fault tolerance of each step, the floor and the summaries.
 func verify(p *Plan, s *Snapshot, zoneLabel string) error {
 	start := Settle(s.Nodes)
-	final := start
+	final := newModel(start)
 	for _, st := range p.Steps {
-		final = ApplyStep(final, st)
+		final.apply(st)
 	}
 	ftBefore := memberState(s.Nodes).ft()
 	ftStart := memberState(start).ft()
-	p.Floor = min(ftBefore, ftStart, memberState(final).ft())
+	p.Floor = min(ftBefore, ftStart, final.raft.ft())
 	p.LowestFaultTolerance = min(ftBefore, ftStart)
-	cur := start
+	cur := newModel(start)
 	for i := range p.Steps {
 		st := &p.Steps[i]
-		if err := CheckStep(Snapshot{Nodes: cur, Self: s.Self, Time: s.Time}, *st, p.Floor); err != nil {
+		if err := cur.check(*st, p.Floor); err != nil {
 			return fmt.Errorf("%w: step %d (%s %s): %w", ErrUnsafePlan, i+1, st.Action, st.Hostname, err)
 		}
-		cur = ApplyStep(cur, *st)
-		st.FaultTolerance = memberState(cur).ft()
+		cur.apply(*st)
+		st.FaultTolerance = cur.raft.ft()
 		p.LowestFaultTolerance = min(p.LowestFaultTolerance, st.FaultTolerance)
 	}
-	p.After = summarize(final, zoneLabel)
+	p.After = summarize(final.result(), zoneLabel)
 	return nil
 }
 

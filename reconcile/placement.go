@@ -72,7 +72,7 @@ type target struct {
 
 // chooseTarget picks the manager set: the fewest role changes that meet the spread.
 func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, warn func(string, ...any)) *target {
-	zoneLabel := zoneLabelOf(sp)
+	zoneLabel := sp.ZoneLabelOrDefault()
 	zoned := false
 	for _, n := range nodes {
 		if n.zone != "" && n.State == StateReady {
@@ -438,13 +438,6 @@ func zoneName(z string) string {
 		return "the swarm"
 	}
 	return "zone " + z
-}
-
-func zoneLabelOf(sp *spec.Spec) string {
-	if sp.ZoneLabel == "" {
-		return spec.DefaultZoneLabel
-	}
-	return sp.ZoneLabel
 }
 
 func sortedKeys[V any](m map[string]V) []string {

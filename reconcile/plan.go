@@ -23,7 +23,7 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 			p.Warnings = append(p.Warnings, msg)
 		}
 	}
-	zoneLabel := zoneLabelOf(sp)
+	zoneLabel := sp.ZoneLabelOrDefault()
 
 	nodes := make([]*planNode, len(s.Nodes))
 	for i := range s.Nodes {
@@ -153,8 +153,9 @@ func labelReason(lc *LabelChange) string {
 // period, and the count is not worth a step closer to losing quorum. The dropped node stays a
 // manager until a later pass finds the demote safe.
 func keepQuorum(steps []Step, s *Snapshot, count int, warn func(string, ...any)) []Step {
-	cur := Settle(s.Nodes)
-	guide := min(memberState(s.Nodes).ft(), memberState(cur).ft(), FaultTolerance(count, count))
+	start := Settle(s.Nodes)
+	guide := min(memberState(s.Nodes).ft(), memberState(start).ft(), FaultTolerance(count, count))
+	cur := newModel(start)
 	kept := map[string]bool{}
 	out := steps[:0:0]
 	for _, st := range steps {
@@ -162,15 +163,15 @@ func keepQuorum(steps []Step, s *Snapshot, count int, warn func(string, ...any))
 			continue // what follows a dropped demote: its availability or removal
 		}
 		if st.Action == ActionDemote {
-			if err := CheckStep(Snapshot{Nodes: cur, Self: s.Self, Time: s.Time}, st, guide); errors.Is(err, ErrQuorumLost) || errors.Is(err, ErrBelowFloor) {
-				r := memberState(cur)
+			if err := cur.check(st, guide); errors.Is(err, ErrQuorumLost) || errors.Is(err, ErrBelowFloor) {
+				r := cur.raft
 				warn("manager %s stays for now: demoting it would leave %d of %d managers reachable (fault tolerance %d, must stay at least %d)",
 					st.Hostname, r.reachable-1, r.members-1, FaultTolerance(r.members-1, r.reachable-1), guide)
 				kept[st.Node] = true
 				continue
 			}
 		}
-		cur = ApplyStep(cur, st)
+		cur.apply(st)
 		out = append(out, st)
 	}
 	return out

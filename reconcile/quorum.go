@@ -71,30 +71,30 @@ func (r raftState) apply(a Action, n *Node) raftState {
 
 // CheckStep re-checks one step against a fresh observation just before it is applied:
 // the world may have moved since the plan was made. floor is the plan's fault tolerance floor.
-// Every code path that changes a role goes through here.
+// Every code path that changes a role goes through here; the planner replays its own plans
+// through the same check.
 func CheckStep(s Snapshot, st Step, floor int) error {
 	if s.ClusterError != "" {
 		return fmt.Errorf("%w: %s", ErrQuorumLost, s.ClusterError)
 	}
-	var n *Node
-	for i := range s.Nodes {
-		if s.Nodes[i].ID == st.Node {
-			n = &s.Nodes[i]
-			break
-		}
-	}
+	return newModel(s.Nodes).check(st, floor)
+}
+
+// check is CheckStep on the model.
+func (m *model) check(st Step, floor int) error {
+	n := m.node(st.Node)
 	if n == nil {
 		return fmt.Errorf("%w: node %s (%s) is no longer in the swarm", ErrNotEligible, st.Hostname, st.Node)
 	}
 	if !st.Action.IsRoleChange() && st.Action != ActionRemove {
 		return nil
 	}
-	before := memberState(s.Nodes)
+	before := m.raft
 	if before.members > 0 && before.ft() < 0 {
 		return fmt.Errorf("%w: %d of %d managers reachable, %d needed", ErrQuorumLost, before.reachable, before.members, Quorum(before.members))
 	}
-	for i := range s.Nodes {
-		if o := &s.Nodes[i]; o.ID != n.ID && roleInFlight(o) {
+	for id := range m.inFlight {
+		if o := m.node(id); id != n.ID {
 			return fmt.Errorf("%w: %s is still becoming a %s", ErrInFlight, o.Hostname, o.DesiredRole)
 		}
 	}
