@@ -1,0 +1,193 @@
+package controller
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/swarmtopo/swarmtopo/reconcile"
+	"github.com/swarmtopo/swarmtopo/spec"
+)
+
+// Defaults of Options.
+const (
+	// DefaultResync is how often the loop looks again without any event: events are hints and
+	// the daemon's watch can stop silently (moby#36729).
+	DefaultResync = 30 * time.Second
+	// DefaultStepTimeout is how long a step may take to settle. A promote usually joins in a
+	// few seconds (moby's own tests wait up to 30 s); demoting the leader includes an election
+	// of up to ~25 s.
+	DefaultStepTimeout = 90 * time.Second
+	// DefaultSettlePoll is how often a step's effect is looked for.
+	DefaultSettlePoll = 500 * time.Millisecond
+	// DefaultStopGrace is how long a step that was sent may still settle after a stop was
+	// asked for, so the log can say where it stands.
+	DefaultStopGrace = 10 * time.Second
+	// DefaultMaxBackoff caps the wait between failed passes.
+	DefaultMaxBackoff = time.Minute
+)
+
+const (
+	// minBackoff is the first wait after a failed pass or a broken event stream.
+	minBackoff = time.Second
+	// refusedRequeue is the wait before planning again when a step was refused at the last
+	// moment: the world moved, so give it a moment to finish moving.
+	refusedRequeue = 2 * time.Second
+	// maxUnproductive is how many passes in a row may end without an applied step
+	// (conflicts, refusals) before it is reported as an error.
+	maxUnproductive = 5
+)
+
+// Results of a step, as StepResult.Result and in logs and metrics.
+const (
+	ResultOK          = "ok"          // applied and settled
+	ResultTimeout     = "timeout"     // applied, did not settle within the step timeout
+	ResultRefused     = "refused"     // not sent: the safety check failed on a fresh observation
+	ResultConflict    = "conflict"    // not applied: the node changed since it was read
+	ResultError       = "error"       // the call failed
+	ResultInterrupted = "interrupted" // stopped before it was sent, or before it settled
+)
+
+// Sentinel errors of the controller. Match them with errors.Is.
+var (
+	// ErrStepTimeout means a step was applied but did not settle within the step timeout.
+	ErrStepTimeout = errors.New("controller: step did not settle in time")
+	// ErrNoProgress means passes keep ending without progress: conflicts or refusals in a row,
+	// or a settled step that the planner asks for again.
+	ErrNoProgress = errors.New("controller: no progress")
+	// ErrNoTopology means Options.Topology returned nil.
+	ErrNoTopology = errors.New("controller: no topology")
+	// ErrStopped means the pass was stopped by its context while a step was on its way.
+	ErrStopped = errors.New("controller: stopped")
+)
+
+// Planner computes a plan; reconcile.Compute in production.
+type Planner func(*spec.SwarmTopology, reconcile.Snapshot) (*reconcile.Plan, error)
+
+// Options configure a Controller. Topology and Docker are required; zero values of the rest
+// take the defaults above.
+type Options struct {
+	// Topology returns the current desired topology; called once per pass, so a reloader can
+	// swap it between passes.
+	Topology func() *spec.SwarmTopology
+	Docker   Docker
+	Log      logr.Logger
+	// DryRun observes, plans and reports, and never makes a mutating call: the controller
+	// then holds no Writer at all.
+	DryRun bool
+	// Resync is the longest idle time without an event before the swarm is observed again.
+	Resync time.Duration
+	// StepTimeout bounds how long one step (or a change found in flight) may take to settle.
+	StepTimeout time.Duration
+	// SettlePoll is the interval between looks while a step settles.
+	SettlePoll time.Duration
+	// CallTimeout bounds every Docker call except the event stream; DefaultCallTimeout if zero.
+	CallTimeout time.Duration
+	// StopGrace is how long a sent step may keep settling after the context is cancelled.
+	StopGrace time.Duration
+	// MaxBackoff caps the wait between failed passes and event re-subscriptions.
+	MaxBackoff time.Duration
+	// Clock is RealClock if nil.
+	Clock Clock
+	// Planner is reconcile.Compute if nil.
+	Planner Planner
+	// OnPlan, if set, is called with every plan, also in dry-run and when blocked.
+	OnPlan func(*reconcile.Plan)
+	// OnStep, if set, is called with the outcome of every step attempted.
+	OnStep func(StepResult)
+}
+
+// StepResult is the outcome of one step.
+type StepResult struct {
+	Step reconcile.Step
+	// Result is one of ResultOK, ResultTimeout, ResultRefused, ResultConflict, ResultError,
+	// ResultInterrupted.
+	Result string
+	// Err is nil only for ResultOK.
+	Err error
+	// Settle is how long the step took from sending it to seeing it done (or giving up).
+	Settle time.Duration
+	// FaultToleranceBefore and FaultToleranceAfter are observed just before the step and
+	// at the last look after it.
+	FaultToleranceBefore int
+	FaultToleranceAfter  int
+}
+
+// Result is what one pass did and what the caller should do next.
+type Result struct {
+	// Plan is the plan the pass made; nil if it failed before planning.
+	Plan *reconcile.Plan
+	// Step is the step the pass attempted, if any.
+	Step *StepResult
+	// Requeue asks for another pass right away: something changed.
+	Requeue bool
+	// RequeueAfter asks for another pass after this long.
+	RequeueAfter time.Duration
+	// Blocked is why nothing may be done; empty otherwise.
+	Blocked string
+	// Converged is true when there is nothing to do or wait for.
+	Converged bool
+}
+
+// Controller reconciles one swarm. Reconcile, Once and Run must not run concurrently.
+type Controller struct {
+	o Options
+	r Reader
+	// w is nil in dry-run mode: there is nothing to call a mutation on.
+	w       Writer
+	planner Planner
+
+	mu               sync.Mutex
+	unreachableSince map[string]time.Time
+
+	// pending is a step that was sent and has not been seen to settle; the next passes wait
+	// for it before anything else is changed.
+	pending *reconcile.Step
+	// lastOK is the last step that settled, to notice a plan that asks for it again.
+	lastOK *reconcile.Step
+	// unproductive counts passes in a row that ended in a conflict or refusal.
+	unproductive int
+}
+
+// New returns a controller. It panics if Topology or Docker is missing: that is a wiring bug.
+func New(o Options) *Controller {
+	if o.Topology == nil || o.Docker == nil {
+		panic("controller: Options.Topology and Options.Docker are required")
+	}
+	if o.Resync <= 0 {
+		o.Resync = DefaultResync
+	}
+	if o.StepTimeout <= 0 {
+		o.StepTimeout = DefaultStepTimeout
+	}
+	if o.SettlePoll <= 0 {
+		o.SettlePoll = DefaultSettlePoll
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = DefaultCallTimeout
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = DefaultStopGrace
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.Clock == nil {
+		o.Clock = RealClock
+	}
+	c := &Controller{
+		o:                o,
+		r:                readOnly{r: o.Docker},
+		planner:          o.Planner,
+		unreachableSince: map[string]time.Time{},
+	}
+	if c.planner == nil {
+		c.planner = reconcile.Compute
+	}
+	if !o.DryRun {
+		c.w = o.Docker
+	}
+	return c
+}

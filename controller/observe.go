@@ -1,0 +1,144 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/swarmtopo/swarmtopo/observe"
+	"github.com/swarmtopo/swarmtopo/reconcile"
+)
+
+// Sentinel errors of observation. Match them with errors.Is.
+var (
+	// ErrNotManager means the daemon that answered is not a swarm manager, so it cannot tell
+	// the swarm's state: point DOCKER_HOST at a manager.
+	ErrNotManager = errors.New("controller: not a swarm manager")
+	// ErrNotInSwarm means the daemon that answered is not an active member of a swarm.
+	ErrNotInSwarm = errors.New("controller: not in a swarm")
+)
+
+// Observe takes one snapshot of the swarm through d, stamped now. It only reads; every call is
+// bounded by DefaultCallTimeout.
+//
+// A swarm without a leader (quorum lost, or an election that has not finished) is not an
+// error: the snapshot comes back with ClusterError set and no nodes, and the planner blocks on
+// it. A daemon that is not a manager is an error wrapping ErrNotManager.
+func Observe(ctx context.Context, d Reader, now time.Time) (reconcile.Snapshot, error) {
+	return ObserveWithTimeout(ctx, d, now, DefaultCallTimeout)
+}
+
+// ObserveWithTimeout is Observe with each call bounded by timeout instead of the default.
+func ObserveWithTimeout(ctx context.Context, d Reader, now time.Time, timeout time.Duration) (reconcile.Snapshot, error) {
+	b := bounded{r: d, timeout: timeout}
+	info, err := b.Info(ctx)
+	if err != nil {
+		if observe.IsNotManager(err) {
+			return reconcile.Snapshot{}, fmt.Errorf("reading daemon info: %w: %w", ErrNotManager, err)
+		}
+		return reconcile.Snapshot{}, fmt.Errorf("reading daemon info: %w", err)
+	}
+	self := info.Swarm.NodeID
+	// Checked before the node state: with quorum lost the daemon still says it is an active
+	// manager, and only Swarm.Error tells what is going on.
+	if msg := observe.NoLeaderFromInfo(info); msg != "" {
+		return reconcile.Snapshot{Self: self, Time: now, ClusterError: msg}, nil
+	}
+	if st := info.Swarm.LocalNodeState; st != swarm.LocalNodeStateActive {
+		return reconcile.Snapshot{}, fmt.Errorf("reading daemon info: %w: the daemon's swarm state is %q", ErrNotInSwarm, st)
+	}
+	if !info.Swarm.ControlAvailable {
+		return reconcile.Snapshot{}, fmt.Errorf("reading daemon info: %w: node %s is a worker; point DOCKER_HOST at a manager", ErrNotManager, self)
+	}
+	nodes, err := b.NodeList(ctx, swarm.NodeListOptions{})
+	if err != nil {
+		switch {
+		case observe.IsNoLeader(err):
+			return reconcile.Snapshot{Self: self, Time: now, ClusterError: err.Error()}, nil
+		case observe.IsNotManager(err):
+			return reconcile.Snapshot{}, fmt.Errorf("listing nodes: %w: %w", ErrNotManager, err)
+		case errors.Is(err, ErrCallTimeout) && ctx.Err() == nil:
+			// A manager that lost quorum can hang node calls while Info still answers and
+			// says so: ask it why the list did not come.
+			if info, ierr := b.Info(ctx); ierr == nil {
+				if msg := observe.NoLeaderFromInfo(info); msg != "" {
+					return reconcile.Snapshot{Self: self, Time: now, ClusterError: msg}, nil
+				}
+			}
+		}
+		return reconcile.Snapshot{}, fmt.Errorf("listing nodes: %w", err)
+	}
+	s, err := observe.FromSwarm(nodes, self, now)
+	if err != nil {
+		return reconcile.Snapshot{}, fmt.Errorf("reading node list: %w", err)
+	}
+	return s, nil
+}
+
+// observe takes a snapshot with the controller's clock and timeout, and fills in when each
+// unhealthy manager was first seen so by this process.
+func (c *Controller) observe(ctx context.Context) (reconcile.Snapshot, error) {
+	s, err := ObserveWithTimeout(ctx, c.r, c.o.Clock.Now(), c.o.CallTimeout)
+	if err != nil {
+		return s, err
+	}
+	c.remember(&s)
+	return s, nil
+}
+
+// remember keeps the time each manager was first seen unreachable or down, and writes it into
+// the snapshot. The planner's grace period runs from there. It lives in memory only: after a
+// restart the clock starts again, which delays a replacement rather than hurrying it.
+func (c *Controller) remember(s *reconcile.Snapshot) {
+	if s.ClusterError != "" {
+		// Nothing was seen: keep what is known.
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := make(map[string]bool, len(s.Nodes))
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		seen[n.ID] = true
+		if !unhealthyManager(n) {
+			delete(c.unreachableSince, n.ID)
+			continue
+		}
+		since, ok := c.unreachableSince[n.ID]
+		if !ok {
+			since = s.Time
+			c.unreachableSince[n.ID] = since
+		}
+		n.UnreachableSince = since
+	}
+	for id := range c.unreachableSince {
+		if !seen[id] {
+			delete(c.unreachableSince, id)
+		}
+	}
+}
+
+func unhealthyManager(n *reconcile.Node) bool {
+	return n.Member && (n.Reachability != reconcile.ReachabilityReachable || n.State == reconcile.StateDown)
+}
+
+// faultTolerance is the snapshot's current fault tolerance; with no leader it is reported as
+// -1, "quorum lost".
+func faultTolerance(s reconcile.Snapshot) int {
+	if s.ClusterError != "" {
+		return -1
+	}
+	members, reachable := 0, 0
+	for i := range s.Nodes {
+		if s.Nodes[i].Member {
+			members++
+			if s.Nodes[i].Reachability == reconcile.ReachabilityReachable {
+				reachable++
+			}
+		}
+	}
+	return reconcile.FaultTolerance(members, reachable)
+}

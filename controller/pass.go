@@ -1,0 +1,259 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/swarmtopo/swarmtopo/reconcile"
+)
+
+// Reconcile runs one pass: observe once, plan, preflight, apply only the first step and wait
+// for it to settle. A pass that applied a step returns Requeue so that the caller observes and
+// plans again; the plan it applied from is stale by then.
+//
+// A blocked plan is not an error: Result.Blocked says why. Errors mean "try again later with
+// backoff"; errors.Is tells ErrStepTimeout, ErrNoProgress, ErrNotManager and ErrStopped apart.
+func (c *Controller) Reconcile(ctx context.Context) (Result, error) {
+	t := c.o.Topology()
+	if t == nil {
+		return Result{}, ErrNoTopology
+	}
+	s, err := c.observe(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("observing swarm: %w", err)
+	}
+	plan, err := c.planner(t, s)
+	if err != nil {
+		return Result{}, fmt.Errorf("planning: %w", err)
+	}
+	if plan == nil {
+		return Result{}, fmt.Errorf("planning: planner returned no plan")
+	}
+	blockOnClusterError(s, plan)
+	c.report(plan)
+	res := Result{Plan: plan}
+	lastOK := c.lastOK
+	c.lastOK = nil
+
+	if plan.Blocked != "" {
+		res.Blocked = plan.Blocked
+		return res, nil
+	}
+	if c.w == nil {
+		// Dry run: the plan is reported, nothing is waited for or applied.
+		res.Converged = plan.Converged()
+		return res, nil
+	}
+	if waits := c.inFlight(s, plan); len(waits) > 0 {
+		return c.awaitInFlight(ctx, res, s.Self, waits)
+	}
+	if len(plan.Steps) == 0 {
+		c.unproductive = 0
+		res.Converged = plan.Converged()
+		return res, nil
+	}
+
+	st := plan.Steps[0]
+	if lastOK != nil && sameStep(*lastOK, st) {
+		return res, fmt.Errorf("%w: %s of %s (%s) settled, yet the plan asks for it again; something else may be undoing it",
+			ErrNoProgress, st.Action, st.Hostname, st.Node)
+	}
+	sr := c.apply(ctx, s, plan, st)
+	res.Step = &sr
+	if c.o.OnStep != nil {
+		c.o.OnStep(sr)
+	}
+	switch sr.Result {
+	case ResultOK:
+		c.unproductive = 0
+		c.lastOK = &st
+		res.Requeue = true
+		return res, nil
+	case ResultConflict, ResultRefused:
+		c.unproductive++
+		if c.unproductive >= maxUnproductive {
+			c.unproductive = 0
+			return res, fmt.Errorf("%w: %d passes in a row ended without a change: %w", ErrNoProgress, maxUnproductive, sr.Err)
+		}
+		if sr.Result == ResultConflict {
+			res.Requeue = true
+		} else {
+			res.RequeueAfter = refusedRequeue
+		}
+		return res, nil
+	}
+	return res, sr.Err
+}
+
+// blockOnClusterError makes sure nothing is applied while the swarm has no leader, whatever
+// the planner said: with quorum lost no change can succeed and a role change attempted during
+// an election is the riskiest moment to add one.
+func blockOnClusterError(s reconcile.Snapshot, p *reconcile.Plan) {
+	if s.ClusterError == "" || p.Blocked != "" {
+		return
+	}
+	p.Steps = nil
+	p.Blocked = fmt.Sprintf("the swarm has no leader, so nothing can be changed (%s). "+
+		"Bring the stopped managers back (restart their Docker daemons or machines) until more than half are online; "+
+		"as a last resort a human can run `docker swarm init --force-new-cluster` on a surviving manager",
+		strings.TrimSpace(s.ClusterError))
+}
+
+// report hands the plan to OnPlan and logs it.
+func (c *Controller) report(p *reconcile.Plan) {
+	if c.o.OnPlan != nil {
+		c.o.OnPlan(p)
+	}
+	log := c.o.Log
+	kv := []any{"steps", len(p.Steps), "inFlight", len(p.InFlight),
+		"faultTolerance", p.Before.FaultTolerance, "floor", p.Floor, "dryRun", c.o.DryRun}
+	switch {
+	case p.Blocked != "":
+		log.Info("Plan blocked", append(kv, "reason", p.Blocked)...)
+	case p.Converged():
+		log.V(1).Info("Swarm matches the topology", kv...)
+	default:
+		log.Info("Planned", kv...)
+		if c.o.DryRun {
+			for i, st := range p.Steps {
+				log.Info("Would apply step", "index", i+1, "action", st.Action, "node", st.Node,
+					"hostname", st.Hostname, "zone", st.Zone, "reason", st.Reason, "faultToleranceAfter", st.FaultTolerance)
+			}
+		}
+	}
+	for _, w := range p.Warnings {
+		log.Info("Plan warning", "warning", w)
+	}
+}
+
+// inFlight lists the role changes to wait for before anything new is applied: the one this
+// process sent and has not seen settle, those the planner reports, and those visible in the
+// snapshot (desired role and raft membership disagree). Two membership changes at once have
+// left a manager unreachable (swarmkit#2196), so the gate does not rely on the planner alone.
+// A role change the plan itself makes on the in-flight node, such as undoing a promote that
+// cannot join, is not held back.
+func (c *Controller) inFlight(s reconcile.Snapshot, p *reconcile.Plan) []reconcile.Step {
+	var out []reconcile.Step
+	seen := map[string]bool{}
+	add := func(st reconcile.Step) {
+		if !seen[st.Node] {
+			seen[st.Node] = true
+			out = append(out, st)
+		}
+	}
+	if pd := c.pending; pd != nil {
+		if done, _ := settled(s, *pd); done || abandoned(s, *pd) {
+			c.pending = nil
+		} else {
+			add(*pd)
+		}
+	}
+	for _, f := range p.InFlight {
+		add(inFlightStep(f.Node, f.Hostname, f.To))
+	}
+	var first *reconcile.Step
+	if len(p.Steps) > 0 && p.Steps[0].Action.IsRoleChange() {
+		first = &p.Steps[0]
+	}
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		if (n.DesiredRole == reconcile.RoleManager) == n.Member {
+			continue
+		}
+		if first != nil && first.Node == n.ID {
+			continue
+		}
+		add(inFlightStep(n.ID, n.Hostname, n.DesiredRole))
+	}
+	return out
+}
+
+func inFlightStep(id, hostname string, to reconcile.Role) reconcile.Step {
+	st := reconcile.Step{Action: reconcile.ActionPromote, Node: id, Hostname: hostname, Reason: "role change in flight"}
+	if to == reconcile.RoleWorker {
+		st.Action = reconcile.ActionDemote
+	}
+	return st
+}
+
+// abandoned reports whether a pending role change is no longer asked for: the node is gone or
+// its desired role was set back (or the update never landed).
+func abandoned(s reconcile.Snapshot, st reconcile.Step) bool {
+	if s.ClusterError != "" {
+		return false
+	}
+	n := findNode(s, st.Node)
+	if n == nil {
+		return true
+	}
+	switch st.Action {
+	case reconcile.ActionPromote:
+		return n.DesiredRole != reconcile.RoleManager
+	case reconcile.ActionDemote:
+		return n.DesiredRole != reconcile.RoleWorker
+	}
+	// Other steps are synchronous: what did not read back did not happen.
+	return true
+}
+
+// awaitInFlight is the preflight wait: no new step while a role change is still settling.
+func (c *Controller) awaitInFlight(ctx context.Context, res Result, self string, waits []reconcile.Step) (Result, error) {
+	for _, st := range waits {
+		log := c.o.Log.WithValues("action", st.Action, "node", st.Node, "hostname", st.Hostname)
+		log.Info("Waiting for role change in flight")
+		out := c.settle(ctx, st, self)
+		switch out.result {
+		case ResultOK:
+			log.Info("Role change in flight settled", "settleSeconds", out.elapsed.Seconds())
+		case ResultInterrupted:
+			c.pending = &st
+			log.Info("Stopped while a role change was in flight", "settled", false, "state", out.state)
+			return res, fmt.Errorf("%w while %s of %s (%s) was in flight: %s", ErrStopped, st.Action, st.Hostname, st.Node, out.state)
+		default:
+			c.pending = &st
+			err := fmt.Errorf("%w: %s of %s (%s) still not done after %s: %s; %s",
+				ErrStepTimeout, st.Action, st.Hostname, st.Node, c.o.StepTimeout, out.state, advice(st))
+			log.Error(err, "Role change in flight did not settle; nothing else will be changed until it does")
+			return res, err
+		}
+	}
+	c.pending = nil
+	res.Requeue = true
+	return res, nil
+}
+
+// advice says what a human can do about a role change that does not settle.
+func advice(st reconcile.Step) string {
+	switch st.Action {
+	case reconcile.ActionPromote:
+		return fmt.Sprintf("check that node %s's Docker daemon runs and reaches the other managers on port 2377, "+
+			"or undo the promotion with `docker node demote %s`", st.Hostname, st.Node)
+	case reconcile.ActionDemote:
+		return "the daemon retries a demotion every 5 s and refuses one that would lose quorum; " +
+			"check that the other managers are reachable"
+	}
+	return "check the node with `docker node inspect " + st.Node + "`"
+}
+
+func sameStep(a, b reconcile.Step) bool {
+	if a.Action != b.Action || a.Node != b.Node {
+		return false
+	}
+	if (a.Labels == nil) != (b.Labels == nil) {
+		return false
+	}
+	return a.Labels == nil ||
+		maps.Equal(a.Labels.Add, b.Labels.Add) && slices.Equal(a.Labels.Remove, b.Labels.Remove)
+}
+
+func findNode(s reconcile.Snapshot, id string) *reconcile.Node {
+	for i := range s.Nodes {
+		if s.Nodes[i].ID == id {
+			return &s.Nodes[i]
+		}
+	}
+	return nil
+}
