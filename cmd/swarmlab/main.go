@@ -1,0 +1,193 @@
+// Command swarmlab brings a real multi-node Docker swarm up on this host (root, Linux) and
+// drives it: kill and restart nodes, cut and heal their links. See package lab.
+//
+//	eval "$(swarmlab up --nodes 7 --zones a,b,c)"   # prints export DOCKER_HOST=...
+//	docker node ls
+//	swarmlab kill 2; swarmlab start 2
+//	swarmlab down
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/zapr"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/swarmtopo/swarmtopo/lab"
+)
+
+// opTimeout bounds every command; Up of a large lab is the slowest at well under a minute.
+const opTimeout = 5 * time.Minute
+
+func main() {
+	if err := newRoot().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "swarmlab:", err)
+		os.Exit(1)
+	}
+}
+
+type globals struct {
+	dir     string
+	verbose bool
+}
+
+func (g *globals) logger() logr.Logger {
+	cfg := zap.NewDevelopmentConfig()
+	cfg.DisableStacktrace = true
+	cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+	if !g.verbose {
+		cfg.Level = zap.NewAtomicLevelAt(zap.InfoLevel)
+	}
+	zl, err := cfg.Build()
+	if err != nil {
+		return logr.Discard()
+	}
+	return zapr.NewLogger(zl)
+}
+
+func (g *globals) load() (*lab.Lab, error) { return lab.Load(g.dir, g.logger()) }
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "swarmlab",
+		Short:         "Run a multi-node Docker swarm on this host, one dockerd per network namespace",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	dir := os.Getenv("SWARMLAB_DIR")
+	if dir == "" {
+		dir = lab.DefaultDir
+	}
+	root.PersistentFlags().StringVar(&g.dir, "dir", dir, "lab directory (env SWARMLAB_DIR)")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every step")
+	root.AddCommand(upCmd(g), downCmd(g), envCmd(g), lsCmd(g),
+		nodeCmd(g, "kill", "SIGKILL node N: a crashed machine", (*lab.Lab).Kill),
+		nodeCmd(g, "start", "Restart killed node N with its data", (*lab.Lab).Start),
+		nodeCmd(g, "partition", "Take node N's link down", (*lab.Lab).Partition),
+		nodeCmd(g, "heal", "Bring node N's link back up", (*lab.Lab).Heal),
+	)
+	return root
+}
+
+func opContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	return ctx, func() { cancel(); stop() }
+}
+
+func upCmd(g *globals) *cobra.Command {
+	var (
+		nodes, managers int
+		zones           string
+	)
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Bring a lab up (replacing any earlier one) and print the environment to use it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := opContext()
+			defer cancel()
+			cfg := lab.Config{Nodes: nodes, Managers: managers, Dir: g.dir, Log: g.logger()}
+			if zones != "" {
+				cfg.Zones = strings.Split(zones, ",")
+			}
+			l, err := lab.Up(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(cmd.OutOrStdout(), l.Env())
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&nodes, "nodes", 3, "number of nodes")
+	cmd.Flags().IntVar(&managers, "managers", 1, "how many start as managers (node1..nodeM)")
+	cmd.Flags().StringVar(&zones, "zones", "", "zones assigned round robin, comma-separated (az label)")
+	return cmd
+}
+
+func downCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "down",
+		Short: "Stop every node and remove the lab, or its leftovers",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			ctx, cancel := opContext()
+			defer cancel()
+			l, err := g.load()
+			if err != nil {
+				// No usable state: still remove whatever a crashed run left.
+				g.logger().Info("No lab state, cleaning up leftovers", "dir", g.dir, "reason", err.Error())
+				return lab.Cleanup(ctx, g.dir, g.logger())
+			}
+			return l.Down(ctx)
+		},
+	}
+}
+
+func envCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "env",
+		Short: "Print the environment for the running lab",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := g.load()
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(cmd.OutOrStdout(), l.Env())
+			return nil
+		},
+	}
+}
+
+func lsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls",
+		Short: "List the lab's nodes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := g.load()
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%-8s %-14s %-6s %-8s %-26s %s\n", "NODE", "ADDR", "ZONE", "RUNNING", "ID", "DOCKER_HOST")
+			for _, n := range l.Nodes() {
+				fmt.Fprintf(w, "%-8s %-14s %-6s %-8t %-26s %s\n", n.Hostname, n.Addr, n.Zone, n.Running(), n.ID, n.DockerHost())
+			}
+			return nil
+		},
+	}
+}
+
+func nodeCmd(g *globals, name, short string, op func(*lab.Lab, context.Context, int) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   name + " N",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			i, err := strconv.Atoi(strings.TrimPrefix(args[0], "node"))
+			if err != nil {
+				return fmt.Errorf("parsing node number %q: %w", args[0], err)
+			}
+			ctx, cancel := opContext()
+			defer cancel()
+			l, err := g.load()
+			if err != nil {
+				return err
+			}
+			return op(l, ctx, i)
+		},
+	}
+}

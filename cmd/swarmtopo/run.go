@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/swarmtopo/swarmtopo/controller"
+	"github.com/swarmtopo/swarmtopo/reconcile"
+	"github.com/swarmtopo/swarmtopo/render"
+	"github.com/swarmtopo/swarmtopo/spec"
+)
+
+// Defaults of run's timing flags.
+const (
+	// defaultResync re-lists the swarm even without events: node events can stop silently.
+	defaultResync = 30 * time.Second
+	// defaultStepTimeout is how long one step may take to settle; a promote waits for the new
+	// manager to join raft and become reachable, which moby's own tests allow 30 s for.
+	defaultStepTimeout = 90 * time.Second
+)
+
+// runOptions are run's flags.
+type runOptions struct {
+	file        string
+	once        bool
+	dryRun      bool
+	resync      time.Duration
+	stepTimeout time.Duration
+	out         formatValue
+}
+
+func (a *app) runCmd() *cobra.Command {
+	o := runOptions{resync: defaultResync, stepTimeout: defaultStepTimeout, out: formatValue{name: "text"}}
+	cmd := &cobra.Command{
+		Use:   "run -f FILE [--once] [--dry-run] [--resync 30s] [--step-timeout 90s] [-o text|json|markdown]",
+		Short: "Reconcile the live swarm with the topology, one quorum-safe step at a time",
+		Long: `Reconcile the swarm at DOCKER_HOST with the topology, one quorum-safe step at a time:
+observe, plan, apply the first step, wait for it to settle, and again. It wakes on node events
+and re-lists every --resync. SIGTERM or SIGINT stops it cleanly (exit 0) once the step in hand
+has settled or been given up; a second signal ends it at once.
+
+--once applies steps until the swarm has converged or the plan is blocked, prints the final
+plan, and exits 0 converged, 3 blocked, 1 error.
+--dry-run makes no change at all: each pass prints the plan on stdout. With --once it does a
+single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 1 error.`,
+		Example: `  swarmtopo run -f prod.yaml
+  swarmtopo run -f prod.yaml --once -o json
+  swarmtopo run -f prod.yaml --dry-run --resync 1m`,
+		Args: cobra.NoArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			if o.resync <= 0 {
+				return fmt.Errorf("--resync must be positive, got %s", o.resync)
+			}
+			if o.stepTimeout <= 0 {
+				return fmt.Errorf("--step-timeout must be positive, got %s", o.stepTimeout)
+			}
+			return nil
+		},
+		RunE: guard(func(cmd *cobra.Command, _ []string) error {
+			return a.run(cmd.Context(), &o)
+		}),
+	}
+	addFileFlag(cmd, &o.file)
+	f := cmd.Flags()
+	f.BoolVar(&o.once, "once", false, "apply until converged or blocked, print the final plan and exit")
+	f.BoolVar(&o.dryRun, "dry-run", false, "never change the swarm: print the plan of each pass")
+	f.DurationVar(&o.resync, "resync", o.resync, "re-list the swarm this often even without node events")
+	f.DurationVar(&o.stepTimeout, "step-timeout", o.stepTimeout, "how long one step may take to settle before it is reported")
+	addOutputFlag(cmd, &o.out, "plan format for --once and --dry-run")
+	return cmd
+}
+
+// run wires the controller. The service mode grows here: reload, metrics, leader election.
+func (a *app) run(ctx context.Context, o *runOptions) error {
+	format, err := o.out.format()
+	if err != nil {
+		return err
+	}
+	t, err := a.loadTopology(o.file)
+	if err != nil {
+		return err
+	}
+	a.log.Info("Topology loaded", "file", o.file, "name", t.Metadata.Name)
+	d, err := a.newDocker()
+	if err != nil {
+		return fmt.Errorf("connecting to Docker: %w", err)
+	}
+	defer d.Close()
+
+	opts := controller.Options{
+		Topology:    func() *spec.SwarmTopology { return t },
+		Docker:      d,
+		Log:         a.log,
+		DryRun:      o.dryRun,
+		Resync:      o.resync,
+		StepTimeout: o.stepTimeout,
+	}
+	if o.dryRun && !o.once {
+		opts.OnPlan = func(p *reconcile.Plan) {
+			if err := render.Write(a.stdout, format, p); err != nil {
+				a.log.Error(err, "Cannot write plan")
+			}
+		}
+	}
+	if a.tune != nil {
+		a.tune(&opts)
+	}
+	c := controller.New(opts)
+
+	if o.once {
+		p, err := c.Once(ctx)
+		if p != nil {
+			// Also on error: the last plan tells where the swarm stands.
+			if werr := render.Write(a.stdout, format, p); werr != nil && err == nil {
+				err = fmt.Errorf("writing plan: %w", werr)
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("stopped before the swarm converged: %w", err)
+			}
+			return fmt.Errorf("reconciling: %w", err)
+		}
+		if p == nil {
+			return errors.New("reconciling: the controller returned no plan")
+		}
+		return exitWith(planCode(p))
+	}
+
+	// Run returns nil once a stop was asked for and the step in hand has settled or been given
+	// up; that is a clean exit.
+	if err := c.Run(ctx); err != nil {
+		return fmt.Errorf("reconciling: %w", err)
+	}
+	return nil
+}
