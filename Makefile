@@ -62,7 +62,7 @@ lab-up: need-root ## Start a swarm lab (LABFLAGS are passed to swarmlab up)
 	$(GO) run ./cmd/swarmlab up $(LABFLAGS)
 
 lab-down: need-root ## Tear the swarm lab down
-	$(GO) run ./cmd/swarmlab down $(LABFLAGS)
+	$(GO) run ./cmd/swarmlab down
 
 demo: need-root ## 7-node lab: show the plan, apply it step by step, tear down
 	./hack/demo.sh

@@ -1,0 +1,170 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/go-logr/logr"
+
+	"github.com/swarmtopo/swarmtopo/spec"
+)
+
+// Names and addresses of the lab's own network. There is one lab per host: Up replaces whatever
+// lab (bridge, namespaces, daemons) an earlier run left behind under these names.
+const (
+	// Bridge is the lab's Linux bridge.
+	Bridge = "stbr0"
+	// NetnsPrefix names node N's network namespace NetnsPrefix+N.
+	NetnsPrefix = "stlab"
+	// VethPrefix names node N's host-side veth VethPrefix+N; inside the namespace it is eth0.
+	VethPrefix = "stveth"
+	// DefaultDir holds the nodes' data, sockets and logs unless Config.Dir says otherwise.
+	DefaultDir = "/tmp/swarmtopo-lab"
+	// MaxNodes bounds the node count: a node costs about 150 MB and addresses are .11 up.
+	MaxNodes = 40
+	// SwarmPort is the swarm management port every node listens on inside its namespace.
+	SwarmPort = 2377
+
+	markerFile = ".swarmlab"
+	stateFile  = "lab.json"
+)
+
+// subnet is the lab's private /24: the bridge is .1, node N is .10+N. Nothing routes out of it.
+var subnet = netip.MustParsePrefix("10.213.7.0/24")
+
+const (
+	defaultReadyTimeout = 60 * time.Second
+	defaultStopTimeout  = 10 * time.Second
+	defaultSettle       = 60 * time.Second
+	// maxSocketPath keeps node sockets under the kernel's sun_path limit (108 bytes with the NUL).
+	maxSocketPath = 100
+)
+
+// Sentinel errors.
+var (
+	ErrConfig       = errors.New("lab: invalid config")
+	ErrNotRoot      = errors.New("lab: must run as root")
+	ErrMissingTool  = errors.New("lab: required tool not found")
+	ErrNodeRunning  = errors.New("lab: node is running")
+	ErrNodeStopped  = errors.New("lab: node is not running")
+	ErrNoSuchNode   = errors.New("lab: no such node")
+	ErrNotLabDir    = errors.New("lab: directory is not a lab directory")
+	ErrDaemonExited = errors.New("lab: dockerd exited")
+)
+
+// Config says what lab to build. Only Nodes is required.
+type Config struct {
+	// Nodes is the number of engines, node1..nodeN.
+	Nodes int `json:"nodes"`
+	// Managers is how many of them start as managers (node1..nodeM); 0 means 1.
+	Managers int `json:"managers"`
+	// Zones are assigned round robin: node i gets Zones[(i-1) % len(Zones)]. Empty means no
+	// zone label at all (for tests where the operator assigns zones).
+	Zones []string `json:"zones,omitempty"`
+	// ZoneOf maps a hostname to its zone and wins over Zones.
+	ZoneOf map[string]string `json:"zoneOf,omitempty"`
+	// ZoneLabel is the node label that holds the zone; empty means spec.DefaultZoneLabel.
+	ZoneLabel string `json:"zoneLabel,omitempty"`
+	// Dir holds one directory per node; empty means DefaultDir. It must be empty, absent or an
+	// earlier lab's directory, because Down removes it.
+	Dir string `json:"dir"`
+	// Spec is sent with swarm init; zero fields keep swarm's defaults.
+	Spec swarm.Spec `json:"spec"`
+	// ReadyTimeout bounds the wait for one dockerd to answer; 0 means 60 s.
+	ReadyTimeout time.Duration `json:"readyTimeout,omitempty"`
+	// StopTimeout is how long Down waits after SIGTERM before SIGKILL; 0 means 10 s.
+	StopTimeout time.Duration `json:"stopTimeout,omitempty"`
+	// Log receives progress; the zero Logger discards.
+	Log logr.Logger `json:"-"`
+}
+
+// safePath matches directories that are safe to put in a shell script unquoted.
+var safePath = regexp.MustCompile(`^/[A-Za-z0-9/._-]+$`)
+
+// withDefaults returns a copy with every default filled in and checks it.
+func (c Config) withDefaults() (Config, error) {
+	if c.Managers == 0 {
+		c.Managers = 1
+	}
+	if c.ZoneLabel == "" {
+		c.ZoneLabel = spec.DefaultZoneLabel
+	}
+	if c.Dir == "" {
+		c.Dir = DefaultDir
+	}
+	if c.ReadyTimeout == 0 {
+		c.ReadyTimeout = defaultReadyTimeout
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = defaultStopTimeout
+	}
+	c.Dir = filepath.Clean(c.Dir)
+	switch {
+	case c.Nodes < 1 || c.Nodes > MaxNodes:
+		return c, fmt.Errorf("%w: nodes must be 1..%d, got %d", ErrConfig, MaxNodes, c.Nodes)
+	case c.Managers < 1 || c.Managers > c.Nodes:
+		return c, fmt.Errorf("%w: managers must be 1..%d, got %d", ErrConfig, c.Nodes, c.Managers)
+	case !safePath.MatchString(c.Dir) || c.Dir == "/":
+		return c, fmt.Errorf("%w: dir %q must be an absolute path of letters, digits and ./_-", ErrConfig, c.Dir)
+	case underRun(c.Dir):
+		// Each node mounts a fresh tmpfs on /run, which would hide its own directory.
+		return c, fmt.Errorf("%w: dir %q must not be under /run", ErrConfig, c.Dir)
+	case len(socketPath(c.Dir, c.Nodes)) > maxSocketPath:
+		return c, fmt.Errorf("%w: dir %q is too long for unix socket paths", ErrConfig, c.Dir)
+	}
+	for _, z := range c.Zones {
+		if z == "" {
+			return c, fmt.Errorf("%w: empty zone name", ErrConfig)
+		}
+	}
+	return c, nil
+}
+
+func underRun(dir string) bool {
+	for _, r := range []string{"/run", "/var/run"} {
+		if dir == r || strings.HasPrefix(dir, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// zoneOf returns the zone of node i (1-based), or "" when it gets no zone label.
+func (c Config) zoneOf(i int) string {
+	if z, ok := c.ZoneOf[hostname(i)]; ok {
+		return z
+	}
+	if len(c.Zones) == 0 {
+		return ""
+	}
+	return c.Zones[(i-1)%len(c.Zones)]
+}
+
+func hostname(i int) string { return "node" + strconv.Itoa(i) }
+
+func netnsName(i int) string { return NetnsPrefix + strconv.Itoa(i) }
+
+func vethName(i int) string { return VethPrefix + strconv.Itoa(i) }
+
+func nodeDir(dir string, i int) string { return filepath.Join(dir, hostname(i)) }
+
+func socketPath(dir string, i int) string { return filepath.Join(nodeDir(dir, i), "docker.sock") }
+
+// bridgeAddr is the bridge's own address.
+func bridgeAddr() netip.Addr { return subnet.Addr().Next() }
+
+// nodeAddr is node i's address on the bridge.
+func nodeAddr(i int) netip.Addr {
+	a := subnet.Addr().As4()
+	a[3] = byte(10 + i)
+	return netip.AddrFrom4(a)
+}
+
+func withMask(a netip.Addr) string { return netip.PrefixFrom(a, subnet.Bits()).String() }

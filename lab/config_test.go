@@ -1,0 +1,121 @@
+package lab
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := Config{Nodes: 3}.withDefaults()
+	if err != nil {
+		t.Fatalf("withDefaults: %v", err)
+	}
+	if c.Managers != 1 || c.Dir != DefaultDir || c.ZoneLabel != "az" || c.ReadyTimeout == 0 || c.StopTimeout == 0 {
+		t.Errorf("defaults not filled: %+v", c)
+	}
+}
+
+func TestConfigRejects(t *testing.T) {
+	long := "/tmp/" + strings.Repeat("x", 90)
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"no nodes", Config{}},
+		{"too many nodes", Config{Nodes: MaxNodes + 1}},
+		{"more managers than nodes", Config{Nodes: 2, Managers: 3}},
+		{"a relative dir", Config{Nodes: 1, Dir: "lab"}},
+		{"the root dir", Config{Nodes: 1, Dir: "/"}},
+		{"a dir with a space", Config{Nodes: 1, Dir: "/tmp/my lab"}},
+		{"a dir with a quote", Config{Nodes: 1, Dir: "/tmp/x'y"}},
+		{"a dir under /run, which each node hides", Config{Nodes: 1, Dir: "/run/lab"}},
+		{"a dir under /var/run", Config{Nodes: 1, Dir: "/var/run/lab"}},
+		{"a dir too long for socket paths", Config{Nodes: 1, Dir: long}},
+		{"an empty zone name", Config{Nodes: 1, Zones: []string{"a", ""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := tt.cfg.withDefaults(); !errors.Is(err, ErrConfig) {
+				t.Errorf("withDefaults(%+v) = %v, want ErrConfig", tt.cfg, err)
+			}
+		})
+	}
+}
+
+func TestZones(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"no zones leaves nodes unlabelled", Config{Nodes: 3}, []string{"", "", ""}},
+		{"zones go round robin", Config{Nodes: 5, Zones: []string{"a", "b", "c"}}, []string{"a", "b", "c", "a", "b"}},
+		{"an explicit map wins over round robin",
+			Config{Nodes: 4, Zones: []string{"a", "b"}, ZoneOf: map[string]string{"node1": "c", "node4": "c"}},
+			[]string{"c", "b", "a", "c"}},
+		{"an explicit map alone labels only its nodes",
+			Config{Nodes: 3, ZoneOf: map[string]string{"node2": "x"}}, []string{"", "x", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for i := 1; i <= tt.cfg.Nodes; i++ {
+				got = append(got, tt.cfg.zoneOf(i))
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("zones = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNaming(t *testing.T) {
+	if got := nodeAddr(1).String(); got != "10.213.7.11" {
+		t.Errorf("nodeAddr(1) = %s", got)
+	}
+	if got := withMask(bridgeAddr()); got != "10.213.7.1/24" {
+		t.Errorf("bridge address = %s", got)
+	}
+	l := newLab(Config{Nodes: 12, Dir: "/tmp/l", Zones: []string{"a"}})
+	n := l.Node(12)
+	if n.Hostname != "node12" || n.Netns != "stlab12" || vethName(12) != "stveth12" ||
+		n.Socket != "/tmp/l/node12/docker.sock" || n.DockerHost() != "unix:///tmp/l/node12/docker.sock" ||
+		n.Addr != "10.213.7.22" || n.Zone != "a" {
+		t.Errorf("node 12 = %+v", n)
+	}
+	if len(vethName(MaxNodes)) > 15 {
+		t.Errorf("veth name %q is longer than IFNAMSIZ allows", vethName(MaxNodes))
+	}
+}
+
+func TestNodeOutOfRangePanics(t *testing.T) {
+	l := newLab(Config{Nodes: 2, Dir: "/tmp/l"})
+	defer func() {
+		if recover() == nil {
+			t.Error("Node(3) on a 2-node lab did not panic")
+		}
+	}()
+	l.Node(3)
+}
+
+func TestScriptRunsDockerdUnderTini(t *testing.T) {
+	l := newLab(Config{Nodes: 1, Dir: "/tmp/l"})
+	s := script(l.Node(1), "/usr/bin/tini")
+	for _, want := range []string{
+		"hostname node1",
+		"mount -t tmpfs -o mode=0755 tmpfs /run",
+		"mount --bind /tmp/l/node1/etc /etc/docker",
+		"exec /usr/bin/tini -- dockerd",
+		"--data-root /tmp/l/node1/data",
+		"-H unix:///var/run/docker.sock -H unix:///tmp/l/node1/docker.sock",
+		"--bridge=none --iptables=false --ip-masq=false",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("script lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "--exec-root") {
+		t.Errorf("script sets an exec-root; it must stay in the node's private /run:\n%s", s)
+	}
+}
