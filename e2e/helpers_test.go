@@ -426,3 +426,5 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 	t.Fatalf("timed out after %s waiting for %s", timeout, what)
 }
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
