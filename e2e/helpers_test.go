@@ -309,6 +309,11 @@ type watcher struct {
 	// joinedAt records, per hostname, the poll at which it became a manager.
 	joinedAt map[string]int
 	last     map[string]bool
+	// initial, everReachable and memberSince tell a member catching up after its promote
+	// from a failed one.
+	initial       map[string]bool
+	everReachable map[string]bool
+	memberSince   map[string]time.Time
 }
 
 // watch starts a watcher that fails t if quorum is lost or the fault tolerance goes below
@@ -316,7 +321,7 @@ type watcher struct {
 func watch(t *testing.T, l *lab.Lab, floor int) *watcher {
 	t.Helper()
 	w := &watcher{floor: floor, stop: make(chan struct{}), done: make(chan struct{}), lowest: 99,
-		leftAt: map[string]int{}, joinedAt: map[string]int{}}
+		leftAt: map[string]int{}, joinedAt: map[string]int{}, everReachable: map[string]bool{}, memberSince: map[string]time.Time{}}
 	go func() {
 		defer close(w.done)
 		tick := time.NewTicker(200 * time.Millisecond)
@@ -344,15 +349,35 @@ func (w *watcher) poll(l *lab.Lab) {
 		w.errs++
 		return
 	}
+	if w.initial == nil {
+		w.initial = map[string]bool{}
+		for _, v := range views {
+			w.initial[v.hostname] = v.manager
+		}
+	}
 	members, reachable := 0, 0
 	now := map[string]bool{}
 	for _, v := range views {
-		if v.manager {
-			members++
-			now[v.hostname] = true
-			if v.reachable {
-				reachable++
-			}
+		if !v.manager {
+			continue
+		}
+		now[v.hostname] = true
+		if v.reachable {
+			w.everReachable[v.hostname] = true
+		}
+		if _, seen := w.memberSince[v.hostname]; !seen {
+			w.memberSince[v.hostname] = time.Now()
+		}
+		// A member that joined after the watcher started and has not answered yet is
+		// catching up, as after every promote: counted once reachable, as the planner
+		// does, but for 30 s at most, so a promote that never settles still counts.
+		if !v.reachable && !w.everReachable[v.hostname] && !w.initial[v.hostname] &&
+			time.Since(w.memberSince[v.hostname]) < 30*time.Second {
+			continue
+		}
+		members++
+		if v.reachable {
+			reachable++
 		}
 	}
 	ft := reconcile.FaultTolerance(members, reachable)

@@ -86,12 +86,14 @@ func (m *model) check(st Step, floor int) error {
 	if n == nil {
 		return fmt.Errorf("%w: node %s (%s) is no longer in the swarm", ErrNotEligible, st.Hostname, st.Node)
 	}
-	if !st.Action.IsRoleChange() && st.Action != ActionRemove {
-		return nil
-	}
+	// Every change is a raft write: without quorum it hangs, and it lands later, unasked,
+	// when the managers come back.
 	before := m.raft
 	if before.members > 0 && before.ft() < 0 {
 		return fmt.Errorf("%w: %d of %d managers reachable, %d needed", ErrQuorumLost, before.reachable, before.members, Quorum(before.members))
+	}
+	if !st.Action.IsRoleChange() && st.Action != ActionRemove {
+		return nil
 	}
 	for id := range m.inFlight {
 		if o := m.node(id); id != n.ID {
