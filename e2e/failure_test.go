@@ -105,6 +105,18 @@ func TestQuorumLossBlocksWithoutAnyChange(t *testing.T) {
 			}
 		}
 	}
+	// Later the survivor answers every node call with "The swarm does not have a leader"
+	// (after calls that hang): still blocked, in bounded time, with nothing sent.
+	waitFor(t, 2*time.Minute, `node1 to answer "does not have a leader"`, func() bool {
+		_, err := nodeList(l.Node(1))
+		return err != nil && strings.Contains(err.Error(), "does not have a leader")
+	})
+	for _, args := range [][]string{{"run", "--once", "-f", file}, {"plan", "-f", file}} {
+		r := swarmtopo(t, l.Node(1), 3*time.Minute, args...)
+		if r.code != 3 || !strings.Contains(r.stdout, "force-new-cluster") || strings.Contains(r.stderr, `"msg":"Step sent"`) {
+			t.Errorf("swarmtopo %v with no leader: exit %d, want 3 with advice and no step\nstdout:\n%s\nstderr:\n%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
 	// Bring the managers back: the roles and availability nobody touched are as they were.
 	for _, i := range []int{2, 3} {
 		if err := l.Start(t.Context(), i); err != nil {
