@@ -155,12 +155,12 @@ func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, warn func(strin
 				continue
 			}
 			t.demote = append(t.demote, n)
-			t.reasons[n.ID] = fmt.Sprintf("%s has %d managers, the spread wants %d", zoneName(z), len(holders), want)
+			t.reasons[n.ID] = fmt.Sprintf("%s has %s, the spread wants %d", zoneName(z), managers(len(holders), "healthy"), want)
 		}
 		for i := 0; i < want-len(holders) && i < len(spare); i++ {
 			n := spare[i]
 			t.promote = append(t.promote, n)
-			t.reasons[n.ID] = fmt.Sprintf("%s has %d managers, the spread wants %d", zoneName(z), len(holders), want)
+			t.reasons[n.ID] = fmt.Sprintf("%s has %s, the spread wants %d", zoneName(z), managers(len(holders), "healthy"), want)
 		}
 		chosen += min(want, len(holders)+len(spare))
 	}
@@ -431,6 +431,14 @@ func spreadString(parts []int) string {
 		s[i] = fmt.Sprint(p)
 	}
 	return strings.Join(s, "-")
+}
+
+// managers says "1 healthy manager", "2 healthy managers".
+func managers(n int, adjective string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s manager", adjective)
+	}
+	return fmt.Sprintf("%d %s managers", n, adjective)
 }
 
 func zoneName(z string) string {
