@@ -63,6 +63,14 @@ func (c *Controller) apply(ctx context.Context, s reconcile.Snapshot, plan *reco
 		return fail(ResultError, err)
 	}
 
+	if changed {
+		// Leadership can move between the pass's first look and now: ask again, last thing
+		// before the call.
+		if err := c.checkGate(ctx); err != nil {
+			log.Info("Step not sent: this instance stands by", "sent", false)
+			return fail(ResultStandby, fmt.Errorf("not sending %s of %s (%s): %w", st.Action, st.Hostname, st.Node, err))
+		}
+	}
 	log.Info("Applying step", "faultToleranceBefore", sr.FaultToleranceBefore,
 		"plannedFaultToleranceAfter", st.FaultTolerance, "version", node.Version.Index)
 	start := c.o.Clock.Now()

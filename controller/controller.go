@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"time"
@@ -21,7 +22,7 @@ const (
 	// of up to ~25 s.
 	DefaultStepTimeout = 90 * time.Second
 	// DefaultSettlePoll is how often a step's effect is looked for.
-	DefaultSettlePoll = 500 * time.Millisecond
+	DefaultSettlePoll = 200 * time.Millisecond
 	// DefaultStopGrace is how long a step that was sent may still settle after a stop was
 	// asked for, so the log can say where it stands.
 	DefaultStopGrace = 10 * time.Second
@@ -48,6 +49,7 @@ const (
 	ResultConflict    = "conflict"    // not applied: the node changed since it was read
 	ResultError       = "error"       // the call failed
 	ResultInterrupted = "interrupted" // stopped before it was sent, or before it settled
+	ResultStandby     = "standby"     // not sent: Options.Gate held this instance back
 )
 
 // Sentinel errors of the controller. Match them with errors.Is.
@@ -97,13 +99,22 @@ type Options struct {
 	OnPlan func(*reconcile.Plan)
 	// OnStep, if set, is called with the outcome of every step attempted.
 	OnStep func(StepResult)
+	// OnPass, if set, is called at the end of every pass with what Reconcile returns.
+	OnPass func(Result, error)
+	// Gate, if set, is asked whether this instance may change the swarm: once per pass before
+	// anything is applied or waited for, and again immediately before every mutating call.
+	// A non-nil error means "do not act": nothing is sent and the pass returns an error
+	// wrapping ErrStandby. LeaderGate is the gate for running several instances.
+	Gate func(ctx context.Context) error
+	// Wake, if set, wakes Run like a node event does; a topology reloader's change channel.
+	Wake <-chan struct{}
 }
 
 // StepResult is the outcome of one step.
 type StepResult struct {
 	Step reconcile.Step
 	// Result is one of ResultOK, ResultTimeout, ResultRefused, ResultConflict, ResultError,
-	// ResultInterrupted.
+	// ResultInterrupted, ResultStandby.
 	Result string
 	// Err is nil only for ResultOK.
 	Err error
@@ -149,6 +160,8 @@ type Controller struct {
 	lastOK *reconcile.Step
 	// unproductive counts passes in a row that ended in a conflict or refusal.
 	unproductive int
+	// gate is what Gate said last, to log only when it changes.
+	gate int
 }
 
 // New returns a controller. It panics if Topology or Docker is missing: that is a wiring bug.

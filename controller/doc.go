@@ -12,4 +12,8 @@
 // the node version it was read with, so a change made by someone else in between is refused by
 // the daemon instead of overwritten. In dry-run mode the controller holds no handle that can
 // mutate the swarm at all.
+//
+// Several instances may run against one swarm (a service on every manager). Options.Gate, with
+// LeaderGate, lets only the instance on the raft leader act: it is asked once per pass and again
+// immediately before every mutating call, and the others stand by (ErrStandby) without backoff.
 package controller

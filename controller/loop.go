@@ -37,6 +37,10 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-wake:
 		default:
 		}
+		select {
+		case <-c.o.Wake:
+		default:
+		}
 		res, err := c.Reconcile(ctx)
 		if ctx.Err() != nil {
 			log.Info("Controller stopped")
@@ -44,6 +48,10 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 		wait, wakeCh := c.o.Resync, (<-chan struct{})(wake)
 		switch {
+		case errors.Is(err, ErrStandby):
+			// Not a failure: checkGate has said so once. Look again at the resync or on an
+			// event (a leader's demotion comes with node events), without any backoff.
+			backoff = 0
 		case err != nil:
 			backoff = nextBackoff(backoff, c.o.MaxBackoff)
 			// An event does not cut the backoff short: a failing daemon also emits events.
@@ -64,6 +72,8 @@ func (c *Controller) Run(ctx context.Context) error {
 			return nil
 		case <-wakeCh:
 			log.V(1).Info("Woken by a node event")
+		case <-c.o.Wake:
+			log.V(1).Info("Woken by the caller")
 		case <-c.o.Clock.After(wait):
 		}
 	}

@@ -16,7 +16,15 @@ import (
 //
 // A blocked plan is not an error: Result.Blocked says why. Errors mean "try again later with
 // backoff"; errors.Is tells ErrStepTimeout, ErrNoProgress, ErrNotManager and ErrStopped apart.
-func (c *Controller) Reconcile(ctx context.Context) (Result, error) {
+// ErrStandby means the gate held this instance back: not a failure, only "look again later".
+func (c *Controller) Reconcile(ctx context.Context) (res Result, err error) {
+	if c.o.OnPass != nil {
+		defer func() { c.o.OnPass(res, err) }()
+	}
+	return c.reconcile(ctx)
+}
+
+func (c *Controller) reconcile(ctx context.Context) (Result, error) {
 	t := c.o.Topology()
 	if t == nil {
 		return Result{}, ErrNoTopology
@@ -47,6 +55,12 @@ func (c *Controller) Reconcile(ctx context.Context) (Result, error) {
 		res.Converged = plan.Converged()
 		return res, nil
 	}
+	// Asked before waiting too: an instance that stands by leaves even the waiting to the one
+	// that acts, and a converged pass still finds out which of the two this instance is.
+	if err := c.checkGate(ctx); err != nil {
+		res.Converged = plan.Converged()
+		return res, fmt.Errorf("before acting: %w", err)
+	}
 	if waits := c.inFlight(s, plan); len(waits) > 0 {
 		return c.awaitInFlight(ctx, res, s.Self, waits)
 	}
@@ -63,7 +77,8 @@ func (c *Controller) Reconcile(ctx context.Context) (Result, error) {
 	}
 	sr := c.apply(ctx, s, plan, st)
 	res.Step = &sr
-	if c.o.OnStep != nil {
+	if c.o.OnStep != nil && sr.Result != ResultStandby {
+		// A step the gate held back was not attempted by this instance.
 		c.o.OnStep(sr)
 	}
 	switch sr.Result {

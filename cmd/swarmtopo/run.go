@@ -10,6 +10,7 @@ import (
 	"github.com/swarmtopo/swarmtopo/controller"
 	"github.com/swarmtopo/swarmtopo/reconcile"
 	"github.com/swarmtopo/swarmtopo/render"
+	"github.com/swarmtopo/swarmtopo/service"
 	"github.com/swarmtopo/swarmtopo/spec"
 )
 
@@ -30,10 +31,15 @@ type runOptions struct {
 	resync      time.Duration
 	stepTimeout time.Duration
 	out         formatValue
+	// Service mode (run without --once).
+	metricsAddr    string
+	singleInstance bool
+	reloadPoll     time.Duration
 }
 
 func (a *app) runCmd() *cobra.Command {
-	o := runOptions{resync: defaultResync, stepTimeout: defaultStepTimeout, out: formatValue{name: "text"}}
+	o := runOptions{resync: defaultResync, stepTimeout: defaultStepTimeout, out: formatValue{name: "text"},
+		metricsAddr: service.DefaultAddr, reloadPoll: service.DefaultReloadPoll}
 	cmd := &cobra.Command{
 		Use:   "run -f FILE [--once] [--dry-run] [--resync 30s] [--step-timeout 90s] [-o text|json|markdown]",
 		Short: "Reconcile the live swarm with the topology, one quorum-safe step at a time",
@@ -69,6 +75,10 @@ single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 1 erro
 	f.BoolVar(&o.dryRun, "dry-run", false, "never change the swarm: print the plan of each pass")
 	f.DurationVar(&o.resync, "resync", o.resync, "re-list the swarm this often even without node events")
 	f.DurationVar(&o.stepTimeout, "step-timeout", o.stepTimeout, "how long one step may take to settle before it is reported")
+	f.StringVar(&o.metricsAddr, "metrics-addr", o.metricsAddr, "serve /metrics, /healthz, /readyz and /status on this host:port (not with --once)")
+	f.BoolVar(&o.singleInstance, "single-instance", false,
+		"act through whatever manager DOCKER_HOST names, without checking that its node is the raft leader; only when exactly one swarmtopo runs")
+	f.DurationVar(&o.reloadPoll, "reload-poll", o.reloadPoll, "re-read the topology file this often even without a file event")
 	addOutputFlag(cmd, &o.out, "plan format for --once and --dry-run")
 	return cmd
 }
@@ -108,10 +118,8 @@ func (a *app) run(ctx context.Context, o *runOptions) error {
 	if a.tune != nil {
 		a.tune(&opts)
 	}
-	c := controller.New(opts)
-
 	if o.once {
-		p, err := c.Once(ctx)
+		p, err := controller.New(opts).Once(ctx)
 		if p != nil {
 			// Also on error: the last plan tells where the swarm stands.
 			if werr := render.Write(a.stdout, format, p); werr != nil && err == nil {
@@ -130,10 +138,23 @@ func (a *app) run(ctx context.Context, o *runOptions) error {
 		return exitWith(planCode(p))
 	}
 
-	// Run returns nil once a stop was asked for and the step in hand has settled or been given
-	// up; that is a clean exit.
-	if err := c.Run(ctx); err != nil {
-		return fmt.Errorf("reconciling: %w", err)
+	// The service watches the file (a new valid one is used at once, an invalid one refused
+	// while the last good stays in force), serves metrics and health, and lets only the
+	// instance on the raft leader act unless --single-instance.
+	svc, err := service.New(service.Config{
+		File:           o.file,
+		Addr:           o.metricsAddr,
+		Docker:         d,
+		Log:            a.log,
+		Controller:     opts,
+		SingleInstance: o.singleInstance,
+		Reload:         service.ReloaderOptions{Poll: o.reloadPoll},
+		Now:            a.now,
+	})
+	if err != nil {
+		return fmt.Errorf("starting service: %w", err)
 	}
-	return nil
+	// Run returns nil once a stop was asked for, the step in hand has settled or been given
+	// up, and the HTTP server has drained; that is a clean exit.
+	return svc.Run(ctx)
 }

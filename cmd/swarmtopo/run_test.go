@@ -188,7 +188,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 			before := versions(fs)
 			var stdout, stderr syncBuffer
 			a := fakeApp(fs, &stdout, &stderr)
-			args := []string{"run", "-f", topo, "--log-format", "json"}
+			args := []string{"run", "-f", topo, "--log-format", "json", "--metrics-addr", "127.0.0.1:0"}
 			if tt.dryRun {
 				args = append(args, "--dry-run")
 			}
