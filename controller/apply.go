@@ -13,10 +13,18 @@ import (
 	"github.com/swarmtopo/swarmtopo/reconcile"
 )
 
-// apply makes one step and waits for it to settle. s is the pass's observation.
-func (c *Controller) apply(ctx context.Context, s reconcile.Snapshot, plan *reconcile.Plan, st reconcile.Step) StepResult {
+// apply makes one step, with its riders (see ridersOf) in the same update, and waits for it
+// to settle. s is the pass's observation.
+func (c *Controller) apply(ctx context.Context, s reconcile.Snapshot, plan *reconcile.Plan, st reconcile.Step, riders []reconcile.Step) StepResult {
 	log := c.o.Log.WithValues("action", st.Action, "node", st.Node, "hostname", st.Hostname,
 		"zone", st.Zone, "reason", st.Reason)
+	if len(riders) > 0 {
+		also := make([]string, len(riders))
+		for i, r := range riders {
+			also[i] = string(r.Action)
+		}
+		log = log.WithValues("with", also)
+	}
 	ft := faultTolerance(s)
 	sr := StepResult{Step: st, FaultToleranceBefore: ft, FaultToleranceAfter: ft}
 	fail := func(result string, err error) StepResult {
@@ -61,6 +69,13 @@ func (c *Controller) apply(ctx context.Context, s reconcile.Snapshot, plan *reco
 	newSpec, changed, err := specFor(node.Spec, st)
 	if err != nil {
 		return fail(ResultError, err)
+	}
+	for _, r := range riders {
+		var more bool
+		if newSpec, more, err = specFor(newSpec, r); err != nil {
+			return fail(ResultError, err)
+		}
+		changed = changed || more
 	}
 
 	if changed {

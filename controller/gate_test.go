@@ -339,8 +339,10 @@ func TestLeaderHandoff(t *testing.T) {
 		wantActors   []string
 		wantRoles    []string
 	}{
+		// The leader's own demotion carries its new availability in the same update, so the
+		// instance on the new leader takes over with nothing left to send.
 		{"Demoting the leader hands over to the instance on the new leader", nil,
-			[]string{"node1", "node2"}, []string{"manager node4", "worker node1"}},
+			[]string{"node1"}, []string{"manager node4", "worker node1"}},
 		{"The leader's node dies after a promote; the instance on the new leader finishes",
 			func(s *fakeswarm.Swarm) string { s.Kill(s.ID("node1")); return "node1" },
 			[]string{"node1", "node2"}, []string{"manager node4", "worker node1"}},
@@ -375,6 +377,9 @@ func TestLeaderHandoff(t *testing.T) {
 			if !slices.Equal(actors, tc.wantActors) {
 				t.Errorf("instances that made calls = %v, want %v", actors, tc.wantActors)
 			}
+			if len(ins[1].logs.find("Active: this instance changes the swarm")) == 0 {
+				t.Errorf("the instance on node2, the new leader, never took over")
+			}
 			if n := len(ins[2].logs.find("Active: this instance changes the swarm")); n != 0 {
 				t.Errorf("the instance on node3, never the leader, said it was active")
 			}
@@ -402,7 +407,39 @@ func TestInstancesRunningTogetherHandOver(t *testing.T) {
 	if want := []string{"manager node4", "worker node1"}; !slices.Equal(roles, want) {
 		t.Errorf("role changes = %v, want %v", roles, want)
 	}
-	if !slices.Equal(actors, []string{"node1", "node2"}) {
-		t.Errorf("instances that made calls = %v, want node1 then node2", actors)
+	// The leader's demotion carries its new availability: nothing is left for node2 to send.
+	if !slices.Equal(actors, []string{"node1"}) {
+		t.Errorf("instances that made calls = %v, want only node1", actors)
+	}
+}
+
+func TestRidersGoInTheSameUpdate(t *testing.T) {
+	// One manager grows to three, drained: each promote carries its drain, so four updates
+	// (two promotes with their drains, the leader's drain) become three.
+	s := cluster(5, 1, "a", "b", "c")
+	topo := &spec.SwarmTopology{Spec: spec.Spec{Managers: spec.Managers{Count: 3, Availability: spec.AvailabilityDrain}}}
+	planner := func(_ *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) { return reconcile.Compute(topo, snap) }
+	c, h := newController(t, s, planner, controller.Options{})
+	if _, err := c.Once(context.Background()); err != nil {
+		t.Fatalf("Once: %v", err)
+	}
+	updates := 0
+	for _, call := range s.Calls() {
+		if call.Method == "NodeUpdate" && call.Err == nil {
+			updates++
+			if call.Spec.Role == swarm.NodeRoleManager && call.Spec.Availability != swarm.NodeAvailabilityDrain {
+				t.Errorf("a promote went without its drain: %+v", call.Spec)
+			}
+		}
+	}
+	if updates != 3 {
+		t.Errorf("%d updates, want 3 (promote+drain, promote+drain, drain of the leader)", updates)
+	}
+	if len(h.steps) != 5 {
+		t.Errorf("%d steps reported to OnStep, want 5: the riders count as steps", len(h.steps))
+	}
+	managers, avail, _ := world(s)
+	if !slices.Equal(managers, []string{"node1", "node2", "node3"}) || avail["node2"] != "drain" || avail["node3"] != "drain" || avail["node1"] != "drain" {
+		t.Errorf("managers %v, availability %v", managers, avail)
 	}
 }

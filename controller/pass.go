@@ -75,16 +75,25 @@ func (c *Controller) reconcile(ctx context.Context) (Result, error) {
 		return res, fmt.Errorf("%w: %s of %s (%s) settled, yet the plan asks for it again; something else may be undoing it",
 			ErrNoProgress, st.Action, st.Hostname, st.Node)
 	}
-	sr := c.apply(ctx, s, plan, st)
+	riders := ridersOf(plan.Steps)
+	sr := c.apply(ctx, s, plan, st, riders)
 	res.Step = &sr
 	if c.o.OnStep != nil && sr.Result != ResultStandby {
 		// A step the gate held back was not attempted by this instance.
 		c.o.OnStep(sr)
+		if sr.Result == ResultOK {
+			for _, r := range riders {
+				c.o.OnStep(StepResult{Step: r, Result: ResultOK, FaultToleranceBefore: sr.FaultToleranceAfter, FaultToleranceAfter: sr.FaultToleranceAfter})
+			}
+		}
 	}
 	switch sr.Result {
 	case ResultOK:
 		c.unproductive = 0
 		c.lastOK = &st
+		if len(riders) > 0 {
+			c.lastOK = &riders[len(riders)-1]
+		}
 		res.Requeue = true
 		return res, nil
 	case ResultConflict, ResultRefused:
@@ -271,4 +280,21 @@ func findNode(s reconcile.Snapshot, id string) *reconcile.Node {
 		}
 	}
 	return nil
+}
+
+// ridersOf returns the steps right after the first that only set availability or labels on the
+// same node: they go in the same NodeUpdate as the first step (a promote and the drain that
+// follows it, say). Still one role change per update, and one round trip and settle fewer.
+func ridersOf(steps []reconcile.Step) []reconcile.Step {
+	if len(steps) == 0 || steps[0].Action == reconcile.ActionRemove {
+		return nil
+	}
+	var riders []reconcile.Step
+	for _, st := range steps[1:] {
+		if st.Node != steps[0].Node || st.Action.IsRoleChange() || st.Action == reconcile.ActionRemove {
+			break
+		}
+		riders = append(riders, st)
+	}
+	return riders
 }
