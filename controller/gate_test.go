@@ -418,7 +418,9 @@ func TestRidersGoInTheSameUpdate(t *testing.T) {
 	// (two promotes with their drains, the leader's drain) become three.
 	s := cluster(5, 1, "a", "b", "c")
 	topo := &spec.SwarmTopology{Spec: spec.Spec{Managers: spec.Managers{Count: 3, Availability: spec.AvailabilityDrain}}}
-	planner := func(_ *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) { return reconcile.Compute(topo, snap) }
+	planner := func(_ *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) {
+		return reconcile.Compute(topo, snap)
+	}
 	c, h := newController(t, s, planner, controller.Options{})
 	if _, err := c.Once(context.Background()); err != nil {
 		t.Fatalf("Once: %v", err)
