@@ -20,7 +20,7 @@ STATICCHECK := $(GOBIN_DIR)/staticcheck
 # Go files gofmt checks: everything but hidden directories (.git, .lab), testdata and bin.
 GOFILES = $(shell find . -type f -name '*.go' -not -path './.*' -not -path '*/testdata/*' -not -path './bin/*')
 
-.PHONY: help build test lint fuzz bench e2e lab-up lab-down demo check tidy-check clean need-root
+.PHONY: help build image test lint fuzz bench e2e lab-up lab-down demo check tidy-check clean need-root
 
 help: ## Show this help
 	@awk 'BEGIN { FS = ":.*## "; print "Usage: make TARGET [VAR=value]\n\nTargets:" } \
@@ -29,6 +29,10 @@ help: ## Show this help
 
 build: ## Build bin/swarmtopo, stamped with git describe
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/swarmtopo
+
+image: ## Build the swarmtopo:latest image (FROM scratch, no pull) on the engine at DOCKER_HOST
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/swarmtopo-static ./cmd/swarmtopo
+	docker build -t swarmtopo:latest -t swarmtopo:$(VERSION) .
 
 test: ## Unit tests with the race detector (no e2e)
 	$(GO) test -race -count=1 ./...
