@@ -1,8 +1,7 @@
-package render_test
+package render
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/swarmtopo/swarmtopo/observe"
 	"github.com/swarmtopo/swarmtopo/reconcile"
-	"github.com/swarmtopo/swarmtopo/render"
 	"github.com/swarmtopo/swarmtopo/spec"
 )
 
@@ -36,25 +34,13 @@ func TestRealPlansMatchGoldenFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range render.Formats() {
+		for _, f := range Formats() {
 			t.Run(example+"/"+f.String(), func(t *testing.T) {
 				var got bytes.Buffer
-				if err := render.Write(&got, f, plan); err != nil {
+				if err := Write(&got, f, plan); err != nil {
 					t.Fatal(err)
 				}
-				path := filepath.Join("testdata", "fixture-"+example+"."+f.String()+".golden")
-				if flag.Lookup("update").Value.String() == "true" {
-					if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("reading golden file (run go test ./render -update to create it): %v", err)
-				}
-				if !bytes.Equal(got.Bytes(), want) {
-					t.Errorf("%s differs; review and run go test ./render -update\n--- got\n%s\n--- want\n%s", path, got.Bytes(), want)
-				}
+				assertGolden(t, filepath.Join("testdata", "fixture-"+example+"."+f.String()+".golden"), got.Bytes())
 			})
 		}
 	}

@@ -18,20 +18,25 @@ func TestOutputsMatchGoldenFiles(t *testing.T) {
 				if err := Write(&got, f, &ex.plan); err != nil {
 					t.Fatal(err)
 				}
-				path := filepath.Join("testdata", ex.name+"."+f.String()+".golden")
-				if *update {
-					if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("reading golden file (run go test ./render -update to create it): %v", err)
-				}
-				if !bytes.Equal(got.Bytes(), want) {
-					t.Errorf("%s differs from the output; review the change and run go test ./render -update\n--- got\n%s\n--- want\n%s", path, got.Bytes(), want)
-				}
+				assertGolden(t, filepath.Join("testdata", ex.name+"."+f.String()+".golden"), got.Bytes())
 			})
 		}
+	}
+}
+
+// assertGolden compares got with the golden file at path, rewriting it first under -update.
+func assertGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run go test ./render -update to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output; review the change and run go test ./render -update\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }

@@ -86,6 +86,11 @@ func (s *Swarm) Info(ctx context.Context) (system.Info, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.infoLocked(), nil
+}
+
+// infoLocked is Info's answer from node s.self; the caller holds s.mu.
+func (s *Swarm) infoLocked() system.Info {
 	s.tickLocked()
 	sw := swarm.Info{NodeID: s.self, LocalNodeState: swarm.LocalNodeStateActive}
 	if me, ok := s.nodes[s.self]; ok {
@@ -104,7 +109,7 @@ func (s *Swarm) Info(ctx context.Context) (system.Info, error) {
 			sw.RemoteManagers = append(sw.RemoteManagers, swarm.Peer{NodeID: id, Addr: n.n.ManagerStatus.Addr})
 		}
 	}
-	return system.Info{ID: "fake-" + s.self, Name: s.hostnameLocked(s.self), Swarm: sw}, nil
+	return system.Info{ID: "fake-" + s.self, Name: s.hostnameLocked(s.self), Swarm: sw}
 }
 
 func (s *Swarm) hostnameLocked(id string) string {

@@ -107,34 +107,13 @@ func (v *View) NodeInspectWithRaw(ctx context.Context, id string) (swarm.Node, [
 	return out, raw, err
 }
 
-// Info is Swarm.Info as the view's node answers it. It repeats Swarm.Info's body because that
-// method takes the lock itself; keep the two in step.
+// Info is Swarm.Info as the view's node answers it.
 func (v *View) Info(ctx context.Context) (system.Info, error) {
 	if hung, err := v.s.hang(ctx, true); hung {
 		return system.Info{}, err
 	}
 	var info system.Info
-	v.locked(func() {
-		s := v.s
-		s.tickLocked()
-		sw := swarm.Info{NodeID: s.self, LocalNodeState: swarm.LocalNodeStateActive}
-		if me, ok := s.nodes[s.self]; ok {
-			sw.NodeAddr = me.n.Status.Addr
-			sw.ControlAvailable = me.n.ManagerStatus != nil
-		}
-		if sw.ControlAvailable && s.noLeaderLocked() && !s.loseOnUnhang {
-			sw.Error = MsgNoLeader
-		}
-		for _, id := range s.order {
-			n := s.nodes[id]
-			sw.Nodes++
-			if n.n.ManagerStatus != nil {
-				sw.Managers++
-				sw.RemoteManagers = append(sw.RemoteManagers, swarm.Peer{NodeID: id, Addr: n.n.ManagerStatus.Addr})
-			}
-		}
-		info = system.Info{ID: "fake-" + s.self, Name: s.hostnameLocked(s.self), Swarm: sw}
-	})
+	v.locked(func() { info = v.s.infoLocked() })
 	return info, nil
 }
 
