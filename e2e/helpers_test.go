@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/client"
 
 	"github.com/swarmtopo/swarmtopo/lab"
 	"github.com/swarmtopo/swarmtopo/reconcile"
@@ -417,17 +416,6 @@ func (w *watcher) finish(t *testing.T) {
 	for _, b := range w.bad {
 		t.Errorf("watcher: %s", b)
 	}
-}
-
-// clientFor opens a client on a lab node.
-func clientFor(t *testing.T, n *lab.Node) *client.Client {
-	t.Helper()
-	c, err := n.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 // setLabel sets one node label by hand, as a human would.
