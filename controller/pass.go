@@ -184,8 +184,8 @@ func (c *Controller) inFlight(s reconcile.Snapshot, p *reconcile.Plan) []reconci
 	}
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
-		if (n.DesiredRole == reconcile.RoleManager) == n.Member {
-			continue
+		if !reconcile.RoleInFlight(n) {
+			continue // includes a promote of a node that is down: it cannot progress, the plan takes it back
 		}
 		if first != nil && first.Node == n.ID {
 			continue

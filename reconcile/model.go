@@ -21,7 +21,7 @@ func newModel(nodes []Node) *model {
 	m := &model{nodes: slices.Clone(nodes), index: make(map[string]int, len(nodes)), gone: map[int]bool{}, inFlight: map[string]bool{}}
 	for i := range m.nodes {
 		m.index[m.nodes[i].ID] = i
-		if roleInFlight(&m.nodes[i]) {
+		if RoleInFlight(&m.nodes[i]) {
 			m.inFlight[m.nodes[i].ID] = true
 		}
 	}
@@ -100,7 +100,7 @@ func (m *model) apply(st Step) {
 		}
 	}
 	delete(m.inFlight, n.ID)
-	if st.Action != ActionRemove && roleInFlight(n) {
+	if st.Action != ActionRemove && RoleInFlight(n) {
 		m.inFlight[n.ID] = true
 	}
 	if !n.Member && n.Leader {
@@ -121,7 +121,7 @@ func ApplyStep(nodes []Node, st Step) []Node {
 func Settle(nodes []Node) []Node {
 	out := make([]Node, len(nodes))
 	for i, n := range nodes {
-		if roleInFlight(&n) {
+		if RoleInFlight(&n) {
 			if n.DesiredRole == RoleManager {
 				n.Member, n.Reachability = true, ReachabilityReachable
 			} else {

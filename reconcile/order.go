@@ -120,7 +120,7 @@ func replacementsFirst(tg *target) []*planNode {
 func demoteOrder(ds []*planNode, self string) []*planNode {
 	rank := func(n *planNode) int {
 		switch {
-		case n.class == classFailed || n.class == classGrace || (n.class == classPromoting && n.State != StateReady):
+		case n.class == classFailed || n.class == classGrace:
 			return 0
 		case n.ID == self:
 			return 3

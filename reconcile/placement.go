@@ -35,8 +35,10 @@ type planNode struct {
 }
 
 // seatHolder reports whether the node counts toward the current manager set.
+// A promote of a node that is down is no seat: it cannot progress, and swarm refuses to take
+// it back ("can't find manager in raft memberlist") until the node returns and joins.
 func (n *planNode) seatHolder() bool {
-	return n.class == classManager || n.class == classGrace || n.class == classPromoting
+	return n.class == classManager || n.class == classGrace || (n.class == classPromoting && n.State == StateReady)
 }
 
 // classify places a node in the manager set. now and grace decide the unreachable ones.
@@ -169,15 +171,13 @@ func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, warn func(strin
 	// eligible node can take their seat they stay, reachable ones first, so the swarm does not
 	// shrink below its count (or lose its last manager) for the sake of a preference.
 	// Order: reachable ones (a promote in flight of a ready node settles into one), then
-	// unreachable ones, then promotes in flight that cannot finish, which never stay.
+	// unreachable ones.
 	leaveRank := func(n *planNode) int {
-		switch {
-		case n.class == classFailed:
+		switch n.class {
+		case classFailed:
 			return 2
-		case n.class == classGrace:
+		case classGrace:
 			return 1
-		case n.class == classPromoting && n.State != StateReady:
-			return 3
 		default:
 			return 0
 		}
@@ -191,7 +191,7 @@ func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, warn func(strin
 	sort.SliceStable(leaving, func(i, j int) bool { return leaveRank(leaving[i]) < leaveRank(leaving[j]) })
 	shortfall := count - chosen
 	for _, n := range leaving {
-		if shortfall > 0 && leaveRank(n) < 3 {
+		if shortfall > 0 {
 			shortfall--
 			t.keep[n.ID] = true
 			if n.class == classFailed {

@@ -61,6 +61,9 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 		case classPromoting:
 			if n.State == StateReady {
 				p.InFlight = append(p.InFlight, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleManager})
+			} else {
+				warn("node %s was asked to become a manager but is %s: swarm cannot take that back while it is away; "+
+					"it joins the managers when it returns, and is demoted then if the file does not want it", n.Hostname, n.State)
 			}
 		case classDemoting:
 			p.InFlight = append(p.InFlight, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleWorker})

@@ -263,7 +263,8 @@ func referenceLowerBound(tp *spec.SwarmTopology, s, labelled Snapshot) (int, boo
 			failed++
 			continue
 		}
-		if n.DesiredRole == RoleManager && !demoting {
+		stuck := n.DesiredRole == RoleManager && !n.Member && n.State != StateReady
+		if n.DesiredRole == RoleManager && !demoting && !stuck {
 			holders[n.ID] = true
 		}
 		if n.State != StateReady && (!n.Member || demoting) {

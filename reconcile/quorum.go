@@ -138,10 +138,10 @@ func (m *model) check(st Step, floor int) error {
 	return nil
 }
 
-// roleInFlight reports whether a role change on n was asked for and has not settled:
+// RoleInFlight reports whether a role change on n was asked for and has not settled:
 // the desired role (Spec.Role) and raft membership disagree. A promote of a node that is
 // not ready cannot progress, so it does not hold up other changes.
-func roleInFlight(n *Node) bool {
+func RoleInFlight(n *Node) bool {
 	if n.DesiredRole == RoleManager {
 		return !n.Member && n.State == StateReady
 	}

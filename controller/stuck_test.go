@@ -1,0 +1,55 @@
+package controller_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/swarmtopo/swarmtopo/controller"
+	"github.com/swarmtopo/swarmtopo/controller/fakeswarm"
+	"github.com/swarmtopo/swarmtopo/reconcile"
+	"github.com/swarmtopo/swarmtopo/spec"
+)
+
+func TestAPromoteOfADownNodeIsNeitherWaitedForNorTakenBack(t *testing.T) {
+	s := fakeswarm.New(
+		fakeswarm.NodeConfig{Hostname: "node1", Manager: true, Leader: true},
+		fakeswarm.NodeConfig{Hostname: "node2", Manager: true},
+		fakeswarm.NodeConfig{Hostname: "node3"},
+		fakeswarm.NodeConfig{Hostname: "node4", State: swarm.NodeStateDown, NeverJoins: true},
+	)
+	// Someone asked for node4 to become a manager, and then its machine went down.
+	ctx := context.Background()
+	n4, _, err := s.NodeInspectWithRaw(ctx, s.ID("node4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n4.Spec.Role = swarm.NodeRoleManager
+	if err := s.NodeUpdate(ctx, n4.ID, n4.Version, n4.Spec); err != nil {
+		t.Fatal(err)
+	}
+	topo := &spec.SwarmTopology{Spec: spec.Spec{Managers: spec.Managers{Count: 3}}}
+	planner := func(_ *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) {
+		return reconcile.Compute(topo, snap)
+	}
+	c, _ := newController(t, s, planner, controller.Options{})
+	setup := len(s.Calls())
+	if _, err := c.Once(ctx); err != nil {
+		if errors.Is(err, controller.ErrStepTimeout) {
+			t.Fatalf("the loop waited for a promote that cannot progress: %v", err)
+		}
+		t.Fatalf("Once: %v", err)
+	}
+	managers, _, _ := world(s)
+	if want := []string{"node1", "node2", "node3"}; len(managers) != 3 || managers[2] != "node3" {
+		t.Errorf("managers = %v, want %v", managers, want)
+	}
+	// Swarm refuses to demote a node that never joined raft: no call may try.
+	for _, call := range s.Calls()[setup:] {
+		if call.Node == s.ID("node4") {
+			t.Errorf("a call was made on node4, whose promote cannot be taken back: %+v", call)
+		}
+	}
+}
