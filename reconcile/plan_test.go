@@ -305,6 +305,7 @@ func TestCheckStepRefusesUnsafeChanges(t *testing.T) {
 		{"any role change without quorum is refused", snap(node("node1", "a", "M", "L"), node("node2", "b", "U"), node("node3", "c", "U"), node("node4", "a")), Step{Action: ActionPromote, Node: "id-node4"}, 0, ErrQuorumLost},
 		{"a node that left the swarm is refused", three, Step{Action: ActionDrain, Node: "id-gone"}, 0, ErrNotEligible},
 		{"even a label change is refused without quorum", snap(node("node1", "a", "M", "L"), node("node2", "b", "U"), node("node3", "c", "U")), Step{Action: ActionLabel, Node: "id-node1", Labels: &LabelChange{Add: map[string]string{"k": "v"}}}, 0, ErrQuorumLost},
+		{"demoting a node whose promotion has not joined raft is refused, as swarm does", snap(node("node1", "a", "M", "L"), node("node2", "b", "P")), Step{Action: ActionDemote, Node: "id-node2"}, 0, ErrNotEligible},
 		{"demoting an unreachable manager is allowed", three, Step{Action: ActionDemote, Node: "id-node3"}, 0, nil},
 		{"promoting a ready worker is allowed", three, Step{Action: ActionPromote, Node: "id-node4"}, 0, nil},
 	}

@@ -112,6 +112,10 @@ func (m *model) check(st Step, floor int) error {
 		if !n.Member && n.DesiredRole != RoleManager {
 			return fmt.Errorf("%w: %s is not a manager", ErrNotEligible, n.Hostname)
 		}
+		if !n.Member {
+			// Swarm refuses it too: "can't find manager in raft memberlist".
+			return fmt.Errorf("%w: %s is not in the raft member list yet; its promotion must finish first", ErrNotEligible, n.Hostname)
+		}
 		if n.Member && before.members == 1 {
 			return fmt.Errorf("%w: %s is the last manager", ErrQuorumLost, n.Hostname)
 		}
@@ -125,8 +129,7 @@ func (m *model) check(st Step, floor int) error {
 		return nil
 	}
 	if !n.Member {
-		// A change already asked for and not yet visible in the member list: nothing to count.
-		return nil
+		return nil // a promote: a new member cannot lower the fault tolerance
 	}
 	after := before.apply(st.Action, n)
 	if after.ft() < 0 {
