@@ -377,7 +377,7 @@ func (w *watcher) poll(l *lab.Lab) {
 		}
 		// Likewise a member asked to leave (Spec.Role worker) that no longer answers is on its
 		// way out: a demoted leader hands leadership over first and is seen unreachable for a
-		// moment before raft drops it (seen once in ~30 leader demotions, for one poll).
+		// moment before raft drops it (seen in one CI run, for one 200 ms poll).
 		if !v.reachable && v.desired == "worker" {
 			continue
 		}
