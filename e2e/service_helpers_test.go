@@ -196,8 +196,48 @@ func (s *serviceStack) containerLogs(n *lab.Node) string {
 	return b.String()
 }
 
+// logLines returns the JSON log lines of every swarmtopo container on n, exited ones included.
+func (s *serviceStack) logLines(n *lab.Node) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(s.containerLogs(n), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// logAt is when an instance logged line m (its "ts"; containers share the host's clock).
+func logAt(m map[string]any) time.Time {
+	ts, _ := m["ts"].(string)
+	at, _ := time.Parse(time.RFC3339Nano, ts)
+	return at
+}
+
+// firstLog returns the first line with msg (and these key/values) that the instances on n
+// logged at or after from.
+func (s *serviceStack) firstLog(n *lab.Node, from time.Time, msg string, kv ...string) (map[string]any, bool) {
+	var best map[string]any
+	for _, m := range s.logLines(n) {
+		if m["msg"] != msg || logAt(m).Before(from.Truncate(time.Millisecond)) {
+			continue
+		}
+		ok := true
+		for i := 0; i+1 < len(kv); i += 2 {
+			if fmt.Sprint(m[kv[i]]) != kv[i+1] {
+				ok = false
+			}
+		}
+		if ok && (best == nil || logAt(m).Before(logAt(best))) {
+			best = m
+		}
+	}
+	return best, best != nil
+}
+
 // stepsSent returns, per hostname, the steps the swarmtopo containers on that node logged as
-// sent ("action hostname"), in order; nodes that sent none are left out.
+// sent ("action hostname"), in time order; nodes that sent none are left out.
 func (s *serviceStack) stepsSent(t *testing.T) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
@@ -205,15 +245,16 @@ func (s *serviceStack) stepsSent(t *testing.T) map[string][]string {
 		if !n.Running() {
 			continue
 		}
-		var steps []string
-		for _, line := range strings.Split(s.containerLogs(n), "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "Step sent" {
-				steps = append(steps, fmt.Sprintf("%v %v", m["action"], m["hostname"]))
+		var sent []map[string]any
+		for _, m := range s.logLines(n) {
+			if m["msg"] == "Step sent" {
+				sent = append(sent, m)
 			}
 		}
-		if len(steps) > 0 {
-			out[n.Hostname] = steps
+		sort.SliceStable(sent, func(i, j int) bool { return logAt(sent[i]).Before(logAt(sent[j])) })
+		for _, m := range sent {
+			out[n.Hostname] = append(out[n.Hostname], fmt.Sprintf("%v %v", m["action"], m["hostname"]))
+			t.Logf("%s: %s sent %v %v (%v)", logAt(m).Format("15:04:05.000"), n.Hostname, m["action"], m["hostname"], m["reason"])
 		}
 	}
 	return out
@@ -591,14 +632,16 @@ func nodeSpecs(views map[string]nodeView) map[string]string {
 }
 
 // timeline records, every 250 ms, what the swarm and the instances show: desired role
-// changes, raft membership, the leader, and which instances report acting, with times.
+// changes, raft membership, the leader, and which instances report acting. The swarm and the
+// instances are polled apart, and each event carries the time its answer came, so that calls
+// that hang during an election delay only their own kind of event.
 type timeline struct {
 	s    *serviceStack
 	stop chan struct{}
 	done chan struct{}
 
 	mu     sync.Mutex
-	events []event
+	events []event // in time order
 	role   map[string]swarm.NodeRole
 	member map[string]bool
 	leader string
@@ -622,18 +665,24 @@ const (
 
 func (s *serviceStack) startTimeline(t *testing.T) *timeline {
 	tl := &timeline{s: s, stop: make(chan struct{}), done: make(chan struct{}), active: map[string]bool{}}
-	go func() {
-		defer close(tl.done)
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			tl.poll()
-			select {
-			case <-tl.stop:
-				return
-			case <-tick.C:
+	var wg sync.WaitGroup
+	for _, poll := range []func(){tl.pollSwarm, tl.pollInstances} {
+		wg.Go(func() {
+			tick := time.NewTicker(250 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				poll()
+				select {
+				case <-tl.stop:
+					return
+				case <-tick.C:
+				}
 			}
-		}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(tl.done)
 	}()
 	t.Cleanup(tl.finish)
 	return tl
@@ -641,84 +690,131 @@ func (s *serviceStack) startTimeline(t *testing.T) *timeline {
 
 func (tl *timeline) finish() {
 	select {
-	case <-tl.done:
+	case <-tl.stop:
 	default:
 		close(tl.stop)
-		<-tl.done
+	}
+	<-tl.done
+}
+
+// addLocked records an event, keeping the list in time order.
+func (tl *timeline) addLocked(at time.Time, kind, host, note string) {
+	tl.events = append(tl.events, event{at, kind, host, note})
+	sort.SliceStable(tl.events, func(i, j int) bool { return tl.events[i].at.Before(tl.events[j].at) })
+}
+
+// firstNodeList asks every running node at once and returns the first list that comes, with
+// the time it came.
+func firstNodeList(l *lab.Lab) ([]swarm.Node, time.Time, bool) {
+	var running []*lab.Node
+	for _, n := range l.Nodes() {
+		if n.Running() {
+			running = append(running, n)
+		}
+	}
+	answers := make(chan []swarm.Node, len(running))
+	for _, n := range running {
+		go func() {
+			c, err := n.Client()
+			if err != nil {
+				answers <- nil
+				return
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			ns, err := c.NodeList(ctx, swarm.NodeListOptions{})
+			if err != nil {
+				ns = nil
+			}
+			answers <- ns
+		}()
+	}
+	for range running {
+		if ns := <-answers; ns != nil {
+			return ns, time.Now(), true
+		}
+	}
+	return nil, time.Time{}, false
+}
+
+func (tl *timeline) pollSwarm() {
+	nodes, at, ok := firstNodeList(tl.s.l)
+	if !ok {
+		return
+	}
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	first := tl.role == nil
+	if first {
+		tl.role, tl.member = map[string]swarm.NodeRole{}, map[string]bool{}
+	}
+	for _, n := range nodes {
+		h := n.Description.Hostname
+		if old, ok := tl.role[h]; ok && old != n.Spec.Role {
+			tl.addLocked(at, evRole, h, fmt.Sprintf("%s→%s", old, n.Spec.Role))
+		}
+		tl.role[h] = n.Spec.Role
+		member := n.ManagerStatus != nil
+		if !first && member != tl.member[h] {
+			kind := evLeft
+			if member {
+				kind = evJoined
+			}
+			tl.addLocked(at, kind, h, "")
+		}
+		tl.member[h] = member
+		if n.ManagerStatus != nil && n.ManagerStatus.Leader && tl.leader != h {
+			if !first {
+				tl.addLocked(at, evLeader, h, "")
+			}
+			tl.leader = h
+		}
 	}
 }
 
-func (tl *timeline) poll() {
-	now := time.Now()
-	var nodes []swarm.Node
-	for _, n := range tl.s.l.Nodes() {
-		if !n.Running() {
-			continue
-		}
-		if ns, err := nodeList(n); err == nil {
-			nodes = ns
-			break
-		}
+func (tl *timeline) pollInstances() {
+	type answer struct {
+		host   string
+		active bool
+		at     time.Time
 	}
-	active := map[string]bool{}
 	var mu sync.Mutex
+	var answers []answer
 	var wg sync.WaitGroup
 	for _, n := range tl.s.l.Nodes() {
 		if !n.Running() {
 			continue
 		}
 		wg.Go(func() {
-			if r, err := tl.s.status(n); err == nil && r.Active {
-				mu.Lock()
-				active[n.Hostname] = true
-				mu.Unlock()
-			}
+			r, err := tl.s.status(n)
+			mu.Lock()
+			answers = append(answers, answer{n.Hostname, err == nil && r.Active, time.Now()})
+			mu.Unlock()
 		})
 	}
 	wg.Wait()
-
+	now := time.Now()
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
-	add := func(kind, host, note string) { tl.events = append(tl.events, event{now, kind, host, note}) }
-	if nodes != nil {
-		first := tl.role == nil
-		if first {
-			tl.role, tl.member = map[string]swarm.NodeRole{}, map[string]bool{}
-		}
-		for _, n := range nodes {
-			h := n.Description.Hostname
-			if old, ok := tl.role[h]; ok && old != n.Spec.Role {
-				add(evRole, h, fmt.Sprintf("%s→%s", old, n.Spec.Role))
+	seen := map[string]bool{}
+	for _, a := range answers {
+		seen[a.host] = true
+		if a.active != tl.active[a.host] {
+			kind := evStandby
+			if a.active {
+				kind = evActive
 			}
-			tl.role[h] = n.Spec.Role
-			member := n.ManagerStatus != nil
-			if !first && member != tl.member[h] {
-				if member {
-					add(evJoined, h, "")
-				} else {
-					add(evLeft, h, "")
-				}
-			}
-			tl.member[h] = member
-			if n.ManagerStatus != nil && n.ManagerStatus.Leader && tl.leader != h {
-				if !first {
-					add(evLeader, h, "")
-				}
-				tl.leader = h
-			}
+			tl.addLocked(a.at, kind, a.host, "")
+			tl.active[a.host] = a.active
 		}
 	}
-	for h := range active {
-		if !tl.active[h] {
-			add(evActive, h, "")
+	for h, was := range tl.active {
+		if was && !seen[h] { // the node is down: its instance with it
+			tl.addLocked(now, evStandby, h, "node down")
+			tl.active[h] = false
 		}
 	}
-	for h := range tl.active {
-		if !active[h] {
-			add(evStandby, h, "")
-		}
-	}
-	tl.active = active
 }
 
 // first returns the first event of kind (on host, unless empty; with note, unless empty) at or
@@ -734,7 +830,8 @@ func (tl *timeline) first(kind, host, note string, from time.Time) (event, bool)
 	return event{}, false
 }
 
-// roleChanges lists the desired role changes seen, as "host old→new", in order.
+// roleChanges lists the desired role changes seen, as "host old→new", sorted: two seen in one
+// poll have no order (the steps' log lines have).
 func (tl *timeline) roleChanges() []string {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
@@ -744,6 +841,7 @@ func (tl *timeline) roleChanges() []string {
 			out = append(out, e.host+" "+e.note)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -758,11 +856,14 @@ func (tl *timeline) dump(t0 time.Time) string {
 	return b.String()
 }
 
-// overlaps returns the polls at which more than one instance reported acting.
-func (tl *timeline) overlaps() int {
+// overlap is how long more than one instance reported acting at once (a /status snapshot
+// says what the instance's last gate check found), over the events recorded until end.
+func (tl *timeline) overlap(end time.Time) time.Duration {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
-	n, acting := 0, map[string]bool{}
+	var total time.Duration
+	var since time.Time
+	acting := map[string]bool{}
 	for _, e := range tl.events {
 		switch e.kind {
 		case evActive:
@@ -772,11 +873,18 @@ func (tl *timeline) overlaps() int {
 		default:
 			continue
 		}
-		if len(acting) > 1 {
-			n++
+		switch {
+		case len(acting) > 1 && since.IsZero():
+			since = e.at
+		case len(acting) <= 1 && !since.IsZero():
+			total += e.at.Sub(since)
+			since = time.Time{}
 		}
 	}
-	return n
+	if !since.IsZero() {
+		total += end.Sub(since)
+	}
+	return total
 }
 
 func keys[V any](m map[string]V) []string {

@@ -75,9 +75,11 @@ type target struct {
 // chooseTarget picks the manager set: the fewest role changes that meet the spread.
 func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, warn func(string, ...any)) *target {
 	zoneLabel := sp.ZoneLabelOrDefault()
+	// Right after a leader change swarm shows every node "unknown" for a second or two: such
+	// nodes, and managers whatever their state, still say whether the swarm uses zones.
 	zoned := false
 	for _, n := range nodes {
-		if n.zone != "" && n.State == StateReady {
+		if n.zone != "" && (n.State == StateReady || n.State == StateUnknown || n.seatHolder()) {
 			zoned = true
 			break
 		}

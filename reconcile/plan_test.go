@@ -161,6 +161,19 @@ func TestCompute(t *testing.T) {
 			warning:  "node node6 was asked to become a manager but is down",
 		},
 		{
+			name: "right after a leader change every node is unknown: no healthy manager is demoted and nothing is promoted",
+			topo: topo(3),
+			snap: func() Snapshot {
+				s := lab7(map[string][]string{"node1": {"M", "L"}, "node2": {"U"}, "node3": {"M"}})
+				for i := range s.Nodes {
+					s.Nodes[i].State = StateUnknown
+				}
+				return s
+			}(),
+			steps:   "",
+			warning: "manager node2 is unreachable and no eligible node can replace it",
+		},
+		{
 			name:    "only ready nodes are promoted",
 			topo:    topo(3),
 			snap:    lab7(map[string][]string{"node1": {"M", "L"}, "node2": {"D"}, "node5": {"D"}, "node3": {"M"}}),
@@ -325,5 +338,19 @@ func TestFaultToleranceMatchesTheAdminGuideTable(t *testing.T) {
 		if got := FaultTolerance(n, n); got != ft {
 			t.Errorf("FaultTolerance(%d, %d) = %d, want %d", n, n, got, ft)
 		}
+	}
+}
+
+func TestAfterALeaderChangeUnknownNodesDoNotMakeHealthyManagersLookUnwanted(t *testing.T) {
+	// Swarm marks every node "unknown" for a second or two after an election. Five managers
+	// spread 2-2-1 must not look misplaced then: not even a demote the floor would stop.
+	s := snap(node("node1", "a", "M", "L"), node("node2", "b", "M"), node("node3", "c", "M"),
+		node("node4", "a", "M"), node("node5", "b", "M"), node("node6", "c"))
+	for i := range s.Nodes {
+		s.Nodes[i].State = StateUnknown
+	}
+	p := mustPlan(t, topo(5), s)
+	if len(p.Steps) != 0 || len(p.Warnings) != 0 {
+		t.Fatalf("plan with every node unknown: steps %q, warnings %q; want neither", stepList(p), p.Warnings)
 	}
 }
