@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -68,7 +69,7 @@ type Server struct {
 // Listen binds addr now, so that a port in use is an error at start, and serves h in the
 // background until Shutdown.
 func Listen(addr string, h http.Handler, log logr.Logger) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listenRetrying(addr, listenRetryFor, log)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
@@ -145,4 +146,21 @@ func probeURL(addr string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/healthz"
+}
+
+// listenRetryFor is how long Listen waits for a port still held by a task being replaced:
+// during a rolling update swarm can start the new task on the host network before the old one
+// has let go of the port.
+const listenRetryFor = 15 * time.Second
+
+func listenRetrying(addr string, patience time.Duration, log logr.Logger) (net.Listener, error) {
+	deadline := time.Now().Add(patience)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			return ln, err
+		}
+		log.V(1).Info("Address in use; trying again", "addr", addr)
+		time.Sleep(500 * time.Millisecond)
+	}
 }

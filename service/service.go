@@ -114,6 +114,12 @@ func New(cfg Config) (*Service, error) {
 	o.OnPass = func(res controller.Result, err error) {
 		s.metrics.ObserveError(err)
 		s.status.ObservePass(res, err)
+		if !cfg.SingleInstance && !o.DryRun && (errors.Is(err, controller.ErrNotManager) || errors.Is(err, controller.ErrNotInSwarm)) {
+			// Its own node was demoted (or left): the pass fails before the gate is asked, and
+			// this instance must stop saying it acts while its task is being shut down.
+			s.status.ObserveLeadership(controller.Leadership{}, fmt.Errorf("%w: %w", controller.ErrStandby, err))
+			s.metrics.SetActive(false)
+		}
 		if onPass != nil {
 			onPass(res, err)
 		}

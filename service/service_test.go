@@ -178,3 +178,41 @@ func TestNewRefusesAnInvalidFirstFile(t *testing.T) {
 		t.Errorf("New = %v, want the parser's error", err)
 	}
 }
+
+func TestAnInstanceWhoseNodeIsDemotedStopsSayingItActs(t *testing.T) {
+	s := fakeswarm.New(
+		fakeswarm.NodeConfig{Hostname: "node1", Manager: true, Leader: true},
+		fakeswarm.NodeConfig{Hostname: "node2", Manager: true},
+		fakeswarm.NodeConfig{Hostname: "node3", Manager: true},
+		fakeswarm.NodeConfig{Hostname: "node4"},
+	)
+	file := filepath.Join(t.TempDir(), "topology.yaml")
+	// node1, the leader, may not stay a manager: its own instance demotes it, last.
+	writeFile(t, file, `apiVersion: swarmtopo.dev/v1alpha1
+kind: SwarmTopology
+metadata: {name: handoff}
+spec:
+  managers: {count: 3, selector: {mgr: "yes"}}
+  labels:
+    - hostnames: ["node[234]"]
+      set: {mgr: "yes"}
+`)
+	old := startService(t, s, "node1", file)
+	next := startService(t, s, "node2", file)
+	eventually(t, "node1 demoted and node4 promoted", func() bool {
+		managers := map[string]bool{}
+		for _, n := range s.Nodes() {
+			managers[n.Description.Hostname] = n.ManagerStatus != nil
+		}
+		return !managers["node1"] && managers["node4"]
+	})
+	eventually(t, "the instance on node1 to stand by and the one on node2 to act", func() bool {
+		return old.condition(service.ConditionStandby).Status == service.ConditionTrue &&
+			next.condition(service.ConditionStandby).Status == service.ConditionFalse
+	})
+	checkSeries(t, scrapeURL(t, old.http.URL+"/metrics"), []string{"swarmtopo_active 0"}, nil)
+	checkSeries(t, scrapeURL(t, next.http.URL+"/metrics"), []string{"swarmtopo_active 1"}, nil)
+	if r := old.svc.Status().Report(); r.Active {
+		t.Errorf("the instance on the demoted node still reports active: %+v", r)
+	}
+}
