@@ -162,6 +162,8 @@ type Controller struct {
 	unproductive int
 	// gate is what Gate said last, to log only when it changes.
 	gate int
+	// graceEnds is how long until an unreachable manager is past its grace, from the last pass.
+	graceEnds time.Duration
 }
 
 // New returns a controller. It panics if Topology or Docker is missing: that is a wiring bug.

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/swarmtopo/swarmtopo/reconcile"
 )
@@ -21,7 +22,30 @@ func (c *Controller) Reconcile(ctx context.Context) (res Result, err error) {
 	if c.o.OnPass != nil {
 		defer func() { c.o.OnPass(res, err) }()
 	}
-	return c.reconcile(ctx)
+	res, err = c.reconcile(ctx)
+	// Look again the moment a grace period ends rather than at the next resync: that is
+	// when an unreachable manager becomes due for replacement.
+	if err == nil && !res.Requeue && c.graceEnds > 0 && c.graceEnds < c.o.Resync &&
+		(res.RequeueAfter == 0 || c.graceEnds < res.RequeueAfter) {
+		res.RequeueAfter = c.graceEnds
+	}
+	return res, err
+}
+
+// untilGraceEnds returns how long until the first unreachable manager of s is past its grace
+// period, or 0 if none is waiting.
+func untilGraceEnds(s reconcile.Snapshot, grace time.Duration) time.Duration {
+	var next time.Duration
+	for _, n := range s.Nodes {
+		if !n.Member || n.Reachability == reconcile.ReachabilityReachable || n.UnreachableSince.IsZero() {
+			continue
+		}
+		// A little past the end, so that the planner sees the grace over.
+		if left := n.UnreachableSince.Add(grace).Sub(s.Time) + 100*time.Millisecond; left > 0 && (next == 0 || left < next) {
+			next = left
+		}
+	}
+	return next
 }
 
 func (c *Controller) reconcile(ctx context.Context) (Result, error) {
@@ -33,6 +57,7 @@ func (c *Controller) reconcile(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("observing swarm: %w", err)
 	}
+	c.graceEnds = untilGraceEnds(s, t.Spec.Policy.ReplaceUnreachableAfter.Duration)
 	plan, err := c.planner(t, s)
 	if err != nil {
 		return Result{}, fmt.Errorf("planning: %w", err)

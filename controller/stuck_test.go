@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/swarm"
 
@@ -51,5 +52,31 @@ func TestAPromoteOfADownNodeIsNeitherWaitedForNorTakenBack(t *testing.T) {
 		if call.Node == s.ID("node4") {
 			t.Errorf("a call was made on node4, whose promote cannot be taken back: %+v", call)
 		}
+	}
+}
+
+func TestTheLoopLooksAgainWhenAGracePeriodEnds(t *testing.T) {
+	s := fakeswarm.New(
+		fakeswarm.NodeConfig{Hostname: "node1", Manager: true, Leader: true},
+		fakeswarm.NodeConfig{Hostname: "node2", Manager: true, Reachability: swarm.ReachabilityUnreachable},
+		fakeswarm.NodeConfig{Hostname: "node3", Manager: true},
+		fakeswarm.NodeConfig{Hostname: "node4"},
+	)
+	topo := &spec.SwarmTopology{Spec: spec.Spec{Managers: spec.Managers{Count: 3},
+		Policy: spec.Policy{ReplaceUnreachableAfter: spec.Duration{Duration: 10 * time.Second}}}}
+	planner := func(_ *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) {
+		return reconcile.Compute(topo, snap)
+	}
+	c := controller.New(controller.Options{Topology: func() *spec.SwarmTopology { return topo }, Docker: s,
+		Planner: planner, Resync: time.Minute, Clock: fakeswarm.NewAutoClock(epoch)})
+	res, err := c.Reconcile(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Plan.Steps) != 0 {
+		t.Fatalf("steps inside the grace period: %v", res.Plan.Steps)
+	}
+	if res.RequeueAfter <= 9*time.Second || res.RequeueAfter > 11*time.Second {
+		t.Errorf("RequeueAfter = %s, want the end of the 10s grace period, not the 1m resync", res.RequeueAfter)
 	}
 }
