@@ -194,7 +194,7 @@ func (c *Controller) inFlight(s reconcile.Snapshot, p *reconcile.Plan) []reconci
 		}
 	}
 	if pd := c.pending; pd != nil {
-		if done, _ := settled(s, *pd); done || abandoned(s, *pd) {
+		if done, _ := settled(s, *pd); done || abandoned(s, *pd) || cannotProgress(s, *pd) {
 			c.pending = nil
 		} else {
 			add(*pd)
@@ -226,6 +226,13 @@ func inFlightStep(id, hostname string, to reconcile.Role) reconcile.Step {
 		st.Action = reconcile.ActionDemote
 	}
 	return st
+}
+
+// cannotProgress reports whether a pending promote is of a node that is no longer ready: it
+// cannot join raft, swarm refuses to take it back, and the planner places the seat elsewhere.
+func cannotProgress(s reconcile.Snapshot, st reconcile.Step) bool {
+	n := findNode(s, st.Node)
+	return st.Action == reconcile.ActionPromote && n != nil && s.ClusterError == "" && !n.Member && !reconcile.RoleInFlight(n)
 }
 
 // abandoned reports whether a pending role change is no longer asked for: the node is gone or

@@ -80,3 +80,30 @@ func TestTheLoopLooksAgainWhenAGracePeriodEnds(t *testing.T) {
 		t.Errorf("RequeueAfter = %s, want the end of the 10s grace period, not the 1m resync", res.RequeueAfter)
 	}
 }
+
+func TestAPromoteThatTimedOutIsNoLongerWaitedForOnceItsNodeIsDown(t *testing.T) {
+	s := fakeswarm.New(
+		fakeswarm.NodeConfig{Hostname: "node1", Manager: true, Leader: true},
+		fakeswarm.NodeConfig{Hostname: "node2", Manager: true},
+		fakeswarm.NodeConfig{Hostname: "node3", NeverJoins: true},
+		fakeswarm.NodeConfig{Hostname: "node4"},
+	)
+	topo := &spec.SwarmTopology{Spec: spec.Spec{Managers: spec.Managers{Count: 3}}}
+	planner := func(t *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) { return reconcile.Compute(t, snap) }
+	c := controller.New(controller.Options{Topology: func() *spec.SwarmTopology { return topo }, Docker: s,
+		Planner: planner, Clock: fakeswarm.NewAutoClock(epoch)})
+	ctx := context.Background()
+	// node3's promote never joins (the Engine 20.10 case of a worker that joined through a
+	// manager that is now dead): the step times out.
+	if _, err := c.Reconcile(ctx); !errors.Is(err, controller.ErrStepTimeout) {
+		t.Fatalf("first pass: %v, want a step timeout", err)
+	}
+	s.SetState(s.ID("node3"), swarm.NodeStateDown)
+	if _, err := c.Once(ctx); err != nil {
+		t.Fatalf("once node3 is down the seat goes elsewhere: %v", err)
+	}
+	managers, _, _ := world(s)
+	if len(managers) != 3 || managers[2] != "node4" {
+		t.Errorf("managers = %v, want node1 node2 node4", managers)
+	}
+}
