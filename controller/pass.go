@@ -285,8 +285,12 @@ func (c *Controller) awaitInFlight(ctx context.Context, res Result, self string,
 func advice(st reconcile.Step) string {
 	switch st.Action {
 	case reconcile.ActionPromote:
-		return fmt.Sprintf("check that node %s's Docker daemon runs and reaches the other managers on port 2377, "+
-			"or undo the promotion with `docker node demote %s`", st.Hostname, st.Node)
+		// Swarm refuses to demote a node that never joined raft, so there is nothing to undo:
+		// once the node shows down, the planner puts the seat elsewhere.
+		return fmt.Sprintf("check that node %s's Docker daemon runs and reaches the managers on port 2377 "+
+			"(on Engine 20.10 a worker that joined through a manager that is now gone cannot join raft). "+
+			"If it joined raft but stays unreachable, undo it with `docker node demote %s`; if it never joined, "+
+			"swarm refuses that, and once it shows down another node takes the seat", st.Hostname, st.Node)
 	case reconcile.ActionDemote:
 		return "the daemon retries a demotion every 5 s and refuses one that would lose quorum; " +
 			"check that the other managers are reachable"

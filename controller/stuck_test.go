@@ -89,7 +89,9 @@ func TestAPromoteThatTimedOutIsNoLongerWaitedForOnceItsNodeIsDown(t *testing.T) 
 		fakeswarm.NodeConfig{Hostname: "node4"},
 	)
 	topo := &spec.SwarmTopology{Spec: spec.Spec{Managers: spec.Managers{Count: 3}}}
-	planner := func(t *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) { return reconcile.Compute(t, snap) }
+	planner := func(t *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) {
+		return reconcile.Compute(t, snap)
+	}
 	c := controller.New(controller.Options{Topology: func() *spec.SwarmTopology { return topo }, Docker: s,
 		Planner: planner, Clock: fakeswarm.NewAutoClock(epoch)})
 	ctx := context.Background()
