@@ -125,6 +125,16 @@ func genTopology(t *rapid.T) *spec.SwarmTopology {
 	})
 }
 
+// genPlan draws a swarm and a topology and plans; the planner must never fail.
+func genPlan(t *rapid.T) (Snapshot, *spec.SwarmTopology, *Plan) {
+	s, tp := genSnapshot(t), genTopology(t)
+	p, err := Compute(tp, s)
+	if err != nil {
+		t.Fatalf("Compute: %v\nswarm:%s\nspec: %+v", err, describe(s), tp.Spec)
+	}
+	return s, tp, p
+}
+
 // quorumOf counts raft members and reachable ones without using the planner's model code.
 func quorumOf(nodes []Node) (members, reachable int) {
 	for _, n := range nodes {
@@ -148,11 +158,7 @@ func ft(nodes []Node) int {
 
 func TestPropertyNoPlanLosesQuorumOrDipsBelowTheFloor(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		s, tp := genSnapshot(t), genTopology(t)
-		p, err := Compute(tp, s)
-		if err != nil {
-			t.Fatalf("Compute: %v\nswarm:%s\nspec: %+v", err, describe(s), tp.Spec)
-		}
+		s, _, p := genPlan(t)
 		if p.Blocked != "" {
 			if len(p.Steps) != 0 {
 				t.Fatalf("blocked plan with steps")
@@ -195,11 +201,7 @@ func TestPropertyNoPlanLosesQuorumOrDipsBelowTheFloor(t *testing.T) {
 
 func TestPropertyApplyingThePlanThenPlanningAgainYieldsNothing(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		s, tp := genSnapshot(t), genTopology(t)
-		p, err := Compute(tp, s)
-		if err != nil {
-			t.Fatalf("Compute: %v\nswarm:%s\nspec: %+v", err, describe(s), tp.Spec)
-		}
+		s, tp, p := genPlan(t)
 		if p.Blocked != "" {
 			return
 		}
@@ -215,11 +217,7 @@ func TestPropertyApplyingThePlanThenPlanningAgainYieldsNothing(t *testing.T) {
 
 func TestPropertyRoleChangesEqualTheLowerBound(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		s, tp := genSnapshot(t), genTopology(t)
-		p, err := Compute(tp, s)
-		if err != nil {
-			t.Fatalf("Compute: %v\nswarm:%s\nspec: %+v", err, describe(s), tp.Spec)
-		}
+		s, tp, p := genPlan(t)
 		if p.Blocked != "" {
 			return
 		}
