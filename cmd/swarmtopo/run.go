@@ -83,7 +83,7 @@ single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 1 erro
 	return cmd
 }
 
-// run wires the controller. The service mode grows here: reload, metrics, leader election.
+// run wires the controller: applied once (--once), or as the long-running service.
 func (a *app) run(ctx context.Context, o *runOptions) error {
 	format, err := o.out.format()
 	if err != nil {
