@@ -131,14 +131,6 @@ func faultTolerance(s reconcile.Snapshot) int {
 	if s.ClusterError != "" {
 		return -1
 	}
-	members, reachable := 0, 0
-	for i := range s.Nodes {
-		if s.Nodes[i].Member {
-			members++
-			if s.Nodes[i].Reachability == reconcile.ReachabilityReachable {
-				reachable++
-			}
-		}
-	}
+	members, reachable := s.Members()
 	return reconcile.FaultTolerance(members, reachable)
 }

@@ -76,7 +76,7 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	tg := chooseTarget(sp, nodes, s.Self, warn)
 	steps := labelSteps
 	steps = append(steps, orderSteps(sp, nodes, tg, s.Self)...)
-	p.Steps = keepQuorum(steps, &s, sp.Managers.Count, warn)
+	p.Steps = keepQuorum(steps, &s, sp, warn)
 
 	if err := verify(p, &s, zoneLabel); err != nil {
 		return nil, err
@@ -155,8 +155,9 @@ func labelReason(lc *LabelChange) string {
 // or what the file asks for: a target can count unreachable managers still inside their grace
 // period, and the count is not worth a step closer to losing quorum. The dropped node stays a
 // manager until a later pass finds the demote safe.
-func keepQuorum(steps []Step, s *Snapshot, count int, warn func(string, ...any)) []Step {
+func keepQuorum(steps []Step, s *Snapshot, sp *spec.Spec, warn func(string, ...any)) []Step {
 	start := Settle(s.Nodes)
+	count := sp.Managers.Count
 	guide := min(memberState(s.Nodes).ft(), memberState(start).ft(), FaultTolerance(count, count))
 	cur := newModel(start)
 	kept := map[string]bool{}
@@ -171,6 +172,13 @@ func keepQuorum(steps []Step, s *Snapshot, count int, warn func(string, ...any))
 				warn("manager %s stays for now: demoting it would leave %d of %d managers reachable (fault tolerance %d, must stay at least %d)",
 					st.Hostname, r.reachable-1, r.members-1, FaultTolerance(r.members-1, r.reachable-1), guide)
 				kept[st.Node] = true
+				// It stays a manager for now, so it gets the managers' availability.
+				if want := sp.Managers.Availability; want != "" && cur.node(st.Node).Availability != want {
+					av := Step{Action: availabilityAction(want), Node: st.Node, Hostname: st.Hostname, Zone: st.Zone,
+						Reason: fmt.Sprintf("spec.managers.availability is %s", want)}
+					cur.apply(av)
+					out = append(out, av)
+				}
 				continue
 			}
 		}

@@ -14,12 +14,21 @@ import (
 )
 
 // TestMain runs the property tests over 10,000 random swarms unless -rapid.checks says otherwise.
+// Each run draws new swarms; under CI (CI set) the seed is fixed unless -rapid.seed is given, so
+// that a gate run is reproducible, while every developer run keeps exploring new cases.
 func TestMain(m *testing.M) {
 	flag.Parse()
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
-	if !set {
-		if err := flag.Set("rapid.checks", "10000"); err != nil {
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	defaults := map[string]string{"rapid.checks": "10000"}
+	if os.Getenv("CI") != "" {
+		defaults["rapid.seed"] = "20261127"
+	}
+	for name, value := range defaults {
+		if set[name] {
+			continue
+		}
+		if err := flag.Set(name, value); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}

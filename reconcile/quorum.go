@@ -31,6 +31,12 @@ func FaultTolerance(members, reachable int) int {
 	return reachable - Quorum(members)
 }
 
+// Members counts the raft members of the snapshot and how many of them are reachable.
+func (s *Snapshot) Members() (members, reachable int) {
+	r := memberState(s.Nodes)
+	return r.members, r.reachable
+}
+
 // raftState is the part of the swarm the quorum model tracks.
 type raftState struct {
 	members   int
