@@ -164,6 +164,8 @@ type Controller struct {
 	gate int
 	// graceEnds is how long until an unreachable manager is past its grace, from the last pass.
 	graceEnds time.Duration
+	// unknownSince is when passes started to find nodes "unknown" before a role change.
+	unknownSince time.Time
 }
 
 // New returns a controller. It panics if Topology or Docker is missing: that is a wiring bug.

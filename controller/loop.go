@@ -99,7 +99,8 @@ func (c *Controller) Once(ctx context.Context) (*reconcile.Plan, error) {
 			return last, err
 		}
 		timeouts = 0
-		if res.Blocked != "" || c.w == nil {
+		if res.Blocked != "" || c.w == nil || res.Converged {
+			// Converged includes a manager waiting out its grace period: --once does not wait.
 			return last, nil
 		}
 		if !res.Requeue && res.RequeueAfter == 0 {

@@ -32,6 +32,23 @@ func (c *Controller) Reconcile(ctx context.Context) (res Result, err error) {
 	return res, err
 }
 
+// How long a pass waits for nodes shown "unknown" before it acts anyway, and how often it
+// looks meanwhile.
+const (
+	unknownPatience = 20 * time.Second
+	unknownRequeue  = time.Second
+)
+
+// anyUnknown reports whether a node that is not a raft member shows the "unknown" state.
+func anyUnknown(s reconcile.Snapshot) bool {
+	for _, n := range s.Nodes {
+		if !n.Member && n.State == reconcile.StateUnknown {
+			return true
+		}
+	}
+	return false
+}
+
 // untilGraceEnds returns how long until the first unreachable manager of s is past its grace
 // period, or 0 if none is waiting.
 func untilGraceEnds(s reconcile.Snapshot, grace time.Duration) time.Duration {
@@ -93,6 +110,23 @@ func (c *Controller) reconcile(ctx context.Context) (Result, error) {
 		c.unproductive = 0
 		res.Converged = plan.Converged()
 		return res, nil
+	}
+
+	// Right after a leader change swarm shows nodes "unknown" until they report again (a second
+	// or two): a promote chosen then may skip the node that should have had the seat. Look
+	// again shortly, for a bounded time, before changing a role on such a view.
+	if plan.Steps[0].Action.IsRoleChange() && anyUnknown(s) {
+		now := c.o.Clock.Now()
+		if c.unknownSince.IsZero() {
+			c.unknownSince = now
+		}
+		if now.Sub(c.unknownSince) < unknownPatience {
+			c.o.Log.Info("Waiting for node states after a leader change")
+			res.RequeueAfter = unknownRequeue
+			return res, nil
+		}
+	} else {
+		c.unknownSince = time.Time{}
 	}
 
 	st := plan.Steps[0]

@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -107,5 +108,37 @@ func TestAPromoteThatTimedOutIsNoLongerWaitedForOnceItsNodeIsDown(t *testing.T) 
 	managers, _, _ := world(s)
 	if len(managers) != 3 || managers[2] != "node4" {
 		t.Errorf("managers = %v, want node1 node2 node4", managers)
+	}
+}
+
+func TestNoRoleChangeWhileNodesAreUnknownAfterALeaderChange(t *testing.T) {
+	s := fakeswarm.New(
+		fakeswarm.NodeConfig{Hostname: "node1", Manager: true, Leader: true, Labels: map[string]string{"az": "a"}},
+		fakeswarm.NodeConfig{Hostname: "node2", Manager: true, Labels: map[string]string{"az": "b"}},
+		fakeswarm.NodeConfig{Hostname: "node3", State: swarm.NodeStateUnknown, Labels: map[string]string{"az": "c"}},
+		fakeswarm.NodeConfig{Hostname: "node4", Labels: map[string]string{"az": "a"}},
+	)
+	topo := &spec.SwarmTopology{Spec: spec.Spec{Managers: spec.Managers{Count: 3}}}
+	planner := func(t *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) {
+		return reconcile.Compute(t, snap)
+	}
+	c := controller.New(controller.Options{Topology: func() *spec.SwarmTopology { return topo }, Docker: s,
+		Planner: planner, Clock: fakeswarm.NewAutoClock(epoch)})
+	ctx := context.Background()
+	res, err := c.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Calls()); n != 0 || res.RequeueAfter == 0 {
+		t.Fatalf("with node3 unknown: %d calls, requeue after %s; want none and a short requeue", n, res.RequeueAfter)
+	}
+	// node3 reports again: it is the node zone c needs.
+	s.SetState(s.ID("node3"), swarm.NodeStateReady)
+	if _, err := c.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	managers, _, _ := world(s)
+	if want := []string{"node1", "node2", "node3"}; !slices.Equal(managers, want) {
+		t.Errorf("managers = %v, want %v: the seat went elsewhere while node3 was unknown", managers, want)
 	}
 }
