@@ -69,7 +69,7 @@ func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Ste
 	for _, n := range demoteOrder(tg.demote, self) {
 		s := []Step{{Action: ActionDemote, Node: n.ID, Hostname: n.Hostname, Zone: n.zone, Reason: tg.reasons[n.ID]}}
 		// A failed manager is down, or soon will be: the removal waits for that if need be.
-		if sp.Policy.RemoveDownNodes && (n.State == StateDown || n.class == classFailed || n.class == classGrace) {
+		if removeDown(n) || sp.Policy.RemoveDownNodes && (n.class == classFailed || n.class == classGrace) {
 			s = append(s, Step{Action: ActionRemove, Node: n.ID, Hostname: n.Hostname, Zone: n.zone,
 				Reason: "it is down and spec.policy.removeDownNodes is set"})
 		} else {

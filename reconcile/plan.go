@@ -91,7 +91,7 @@ func blockedReason(s *Snapshot, nodes []*planNode) string {
 	if s.ClusterError != "" {
 		return "the swarm has lost quorum: " + s.ClusterError + ". " + advice
 	}
-	r := memberState(nodesOf(nodes))
+	r := memberState(s.Nodes)
 	if r.members == 0 {
 		return "the snapshot shows no manager: it was not taken through a swarm manager"
 	}
@@ -105,7 +105,7 @@ func blockedReason(s *Snapshot, nodes []*planNode) string {
 		return fmt.Sprintf("the swarm has lost quorum: %d of %d managers are reachable and %d are needed (unreachable: %s). No role change is possible. %s",
 			r.reachable, r.members, Quorum(r.members), strings.Join(down, ", "), advice)
 	}
-	if settled := memberState(Settle(nodesOf(nodes))); settled.ft() < 0 {
+	if settled := memberState(Settle(s.Nodes)); settled.ft() < 0 {
 		// Swarm retries such a demotion every 5 s and refuses it while it would lose quorum;
 		// no other role change may start before it finishes.
 		var demoting []string
@@ -123,14 +123,6 @@ func blockedReason(s *Snapshot, nodes []*planNode) string {
 		}
 	}
 	return "the swarm has no leader right now (an election may be in progress); nothing is changed until one is elected"
-}
-
-func nodesOf(pn []*planNode) []Node {
-	out := make([]Node, len(pn))
-	for i, n := range pn {
-		out[i] = *n.Node
-	}
-	return out
 }
 
 func labelReason(lc *LabelChange) string {
