@@ -146,6 +146,13 @@ func Run(ctx context.Context, d Docker, req Request, o RunOptions) (*Lock, error
 	return l, nil
 }
 
+// Drain drains the node of l (recorded in the lock, so that End puts its availability back) and
+// waits until its tasks run elsewhere or cannot be placed anywhere.
+func Drain(ctx context.Context, d Docker, l *Lock, o RunOptions) error {
+	o.defaults()
+	return drain(ctx, d, l, o, o.Log.WithValues("node", l.Node, "hostname", l.Hostname))
+}
+
 // drain records in the lock that the node is drained, drains it, and waits for its tasks.
 func drain(ctx context.Context, d Docker, l *Lock, o RunOptions, log logr.Logger) error {
 	if l.Availability == spec.AvailabilityDrain {
