@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
+	"sigs.k8s.io/yaml/kyaml"
 )
 
 // valuePassFailed starts the message of an error from the value pass. The node pass checks
@@ -35,9 +35,7 @@ func (d *decoder) unmarshal(doc any, t *SwarmTopology) ErrorList {
 }
 
 // yamlSafeJSON encodes v as JSON that a YAML 1.1 reader (yaml.v2, inside sigs.k8s.io/yaml) reads
-// back unchanged. encoding/json leaves DEL, the C1 controls, U+FEFF, U+FFFE and U+FFFF raw; yaml.v2
-// refuses some of them in a file ("control characters are not allowed") and reads U+0085 as a
-// line break, so those are written as \u escapes, which YAML and JSON read alike.
+// back unchanged.
 func yamlSafeJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -45,34 +43,51 @@ func yamlSafeJSON(v any) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("encoding the document as JSON: %w", err)
 	}
-	raw := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return escapeForYAML(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+}
+
+// escapeForYAML rewrites, in JSON, the characters encoding/json leaves raw but YAML readers do not
+// take raw: yaml.v2 and yaml.v3 refuse DEL, the C1 controls, U+FFFE and U+FFFF in a file
+// ("control characters are not allowed"), and yaml.v2 reads U+0085 as a line break. U+FEFF is escaped too, as it reads as a byte
+// order mark at the start of a line. As \u escapes, YAML and JSON read them alike.
+func escapeForYAML(raw []byte) []byte {
 	if !bytes.ContainsFunc(raw, needsEscape) {
-		return raw, nil
+		return raw
 	}
-	var out strings.Builder
+	out := make([]byte, 0, len(raw)+32)
 	for len(raw) > 0 {
 		r, size := utf8.DecodeRune(raw)
 		if needsEscape(r) {
-			fmt.Fprintf(&out, `\u%04x`, r)
+			out = fmt.Appendf(out, `\u%04x`, r)
 		} else {
-			out.Write(raw[:size])
+			out = append(out, raw[:size]...)
 		}
 		raw = raw[size:]
 	}
-	return []byte(out.String()), nil
+	return out
 }
 
 func needsEscape(r rune) bool {
 	return (r >= 0x7f && r <= 0x9f) || r == 0xfeff || r == 0xfffe || r == 0xffff
 }
 
-// Marshal writes a topology as YAML, through sigs.k8s.io/yaml: the same JSON tags name the
-// fields, and the custom types write themselves as they are read (spread as auto, "2-2-1" or a
-// map; durations as Go duration strings). Parse reads the output back to an equal topology.
+// Marshal writes a topology as KYAML through sigs.k8s.io/yaml's encoder: the JSON tags name the
+// fields, and the custom types write themselves as they are read (spread as "auto", "2-2-1" or a
+// map; durations as Go duration strings). KYAML, the YAML subset kubectl writes with -o kyaml,
+// double-quotes every string, so that no YAML reader takes a string for something else. Plain
+// block YAML from sigs.k8s.io/yaml's Marshal does not give that: yaml.v2 writes the string "<<"
+// unquoted, which a YAML 1.2 reader, Parse among them, takes for a merge key. Parse reads
+// Marshal's output back to an equal topology.
 func Marshal(t *SwarmTopology) ([]byte, error) {
-	out, err := yaml.Marshal(t)
+	data, err := json.Marshal(t)
 	if err != nil {
 		return nil, fmt.Errorf("encoding topology: %w", err)
 	}
-	return out, nil
+	var out bytes.Buffer
+	enc := &kyaml.Encoder{}
+	// The JSON goes through yaml.v3, which refuses some characters raw; see escapeForYAML.
+	if err := enc.FromYAML(bytes.NewReader(escapeForYAML(data)), &out); err != nil {
+		return nil, fmt.Errorf("encoding topology: %w", err)
+	}
+	return out.Bytes(), nil
 }
