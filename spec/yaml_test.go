@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -285,4 +286,48 @@ func FuzzMarshalRoundTrip(f *testing.F) {
 			t.Fatalf("round trip changed the topology:\n%s\n%s", first, second)
 		}
 	})
+}
+
+// One set of JSON tags names the fields for the node pass, for sigs.k8s.io/yaml and for the
+// schema: every struct reached from SwarmTopology has exactly the schema's properties, and no
+// field carries a yaml tag that could make the file and the schema disagree.
+func TestOneSetOfTagsServesYAMLJSONAndTheSchema(t *testing.T) {
+	var schema map[string]any
+	if err := json.Unmarshal(SchemaJSON(), &schema); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(typ reflect.Type, sch map[string]any, path string)
+	walk = func(typ reflect.Type, sch map[string]any, path string) {
+		if reflect.PointerTo(typ).Implements(unmarshalerType) {
+			return // spread and durations describe themselves
+		}
+		switch typ.Kind() {
+		case reflect.Slice:
+			walk(typ.Elem(), sch["items"].(map[string]any), path+"[]")
+		case reflect.Map:
+			if sub, ok := sch["additionalProperties"].(map[string]any); ok {
+				walk(typ.Elem(), sub, path+"{}")
+			}
+		case reflect.Struct:
+			props, _ := sch["properties"].(map[string]any)
+			_, names := jsonFields(typ)
+			if len(names) != len(props) {
+				t.Errorf("%s: the node pass knows %v, the schema %d properties", path, names, len(props))
+			}
+			idx, _ := jsonFields(typ)
+			for _, name := range names {
+				f := typ.Field(idx[name])
+				if tag, ok := f.Tag.Lookup("yaml"); ok {
+					t.Errorf("%s.%s has a yaml tag %q; the json tag alone names it", path, name, tag)
+				}
+				sub, ok := props[name].(map[string]any)
+				if !ok {
+					t.Errorf("%s: the schema has no property %s", path, name)
+					continue
+				}
+				walk(f.Type, sub, joinField(path, name))
+			}
+		}
+	}
+	walk(reflect.TypeFor[SwarmTopology](), schema, "")
 }
