@@ -14,7 +14,7 @@ func TestMaintenanceMinFaultTolerance(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	if got := top.Spec.Policy.Maintenance.MinFaultTolerance; got != 1 {
+	if got := top.Spec.Policy.MinMaintenanceFaultTolerance(); got != 1 {
 		t.Errorf("minFaultTolerance = %d; want 1", got)
 	}
 	_, err = Parse("t.yaml", doc("-1"))

@@ -73,7 +73,12 @@ type Policy struct {
 	ReplaceUnreachableAfter Duration `json:"replaceUnreachableAfter,omitempty"`
 	RemoveDownNodes         bool     `json:"removeDownNodes,omitempty"`
 	// Maintenance rules `swarmtopo maintenance` applies before taking a node down.
-	Maintenance MaintenancePolicy `json:"maintenance,omitempty"`
+	Maintenance MaintenancePolicy `json:"maintenance,omitzero"`
+}
+
+// MinMaintenanceFaultTolerance is spec.policy.maintenance.minFaultTolerance, 0 when not set.
+func (p Policy) MinMaintenanceFaultTolerance() int {
+	return p.Maintenance.MinFaultTolerance
 }
 
 // MaintenancePolicy says how much safety planned maintenance must keep.

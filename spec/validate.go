@@ -84,7 +84,7 @@ func (v *validator) spec(s *Spec) {
 	for i, rule := range s.Labels {
 		v.labelRule(indexField("spec.labels", i), rule, zoneLabel)
 	}
-	if m := s.Policy.Maintenance.MinFaultTolerance; m < 0 || m > 4 {
+	if m := s.Policy.MinMaintenanceFaultTolerance(); m < 0 || m > 4 {
 		v.add("spec.policy.maintenance.minFaultTolerance", "%d is out of range; give 0 (keep quorum) to 4 (what nine managers tolerate)", m)
 	}
 	if d := s.Policy.ReplaceUnreachableAfter.Duration; d < 0 {

@@ -58,7 +58,7 @@ func (m *maintenanceFlags) request(a *app, node string) (maintenance.Request, er
 		if err != nil {
 			return r, err
 		}
-		r.MinFaultTolerance = t.Spec.Policy.Maintenance.MinFaultTolerance
+		r.MinFaultTolerance = t.Spec.Policy.MinMaintenanceFaultTolerance()
 	}
 	return r, nil
 }

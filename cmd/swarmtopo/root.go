@@ -78,6 +78,6 @@ Exit codes of plan and run: 0 converged, 1 error, 2 steps pending, 3 blocked.`,
 	_ = root.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions(logFormats, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.runCmd(), a.statusCmd(), a.healthcheckCmd(), a.versionCmd(),
-		a.maintenanceCmd())
+		a.maintenanceCmd(), a.exportCmd())
 	return root
 }

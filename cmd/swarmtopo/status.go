@@ -31,7 +31,7 @@ func (a *app) statusCmd() *cobra.Command {
 					return err
 				}
 				zoneLabel = t.Spec.ZoneLabelOrDefault()
-				minFT = t.Spec.Policy.Maintenance.MinFaultTolerance
+				minFT = t.Spec.Policy.MinMaintenanceFaultTolerance()
 			}
 			d, err := a.newDocker()
 			if err != nil {
