@@ -75,6 +75,9 @@ func ObserveWithTimeout(ctx context.Context, d Reader, now time.Time, timeout ti
 	if err != nil {
 		return reconcile.Snapshot{}, fmt.Errorf("reading node list: %w", err)
 	}
+	if err := readMaintenance(ctx, d, timeout, &s); err != nil {
+		return reconcile.Snapshot{}, err
+	}
 	return s, nil
 }
 

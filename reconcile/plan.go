@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/swarmtopo/swarmtopo/spec"
 )
@@ -17,6 +18,12 @@ import (
 func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	sp := &t.Spec
 	p := &Plan{Time: s.Time, Steps: []Step{}, Warnings: []string{}}
+	if s.Maintenance.Valid(s.Time) {
+		p.Maintenance = s.Maintenance
+	}
+	if s.MaintenanceError != "" {
+		p.Warnings = append(p.Warnings, "the maintenance lock cannot be read, so no node counts as in maintenance: "+s.MaintenanceError)
+	}
 	warn := func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
 		if !slices.Contains(p.Warnings, msg) {
@@ -68,6 +75,11 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 		case classDemoting:
 			p.InFlight = append(p.InFlight, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleWorker})
 		case classGrace:
+			if l := s.InMaintenance(n.ID); l != nil {
+				warn("manager %s is in maintenance (held by %s until %s%s): it is not replaced while the lock holds",
+					n.Hostname, l.Holder, l.Expiry.UTC().Format(time.RFC3339), reasonSuffix(l.Reason))
+				continue
+			}
 			warn("manager %s is unreachable since %s; it is replaced once %s have passed",
 				n.Hostname, n.UnreachableSince.UTC().Format("15:04:05"), sp.Policy.ReplaceUnreachableAfter.Duration)
 		}
@@ -76,6 +88,7 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	tg := chooseTarget(sp, nodes, s.Self, warn)
 	steps := labelSteps
 	steps = append(steps, orderSteps(sp, nodes, tg, s.Self)...)
+	steps = holdForMaintenance(steps, &s, warn)
 	p.Steps = keepQuorum(steps, &s, sp, warn)
 
 	if err := verify(p, &s, zoneLabel); err != nil {

@@ -83,6 +83,9 @@ func CheckStep(s Snapshot, st Step, floor int) error {
 	if s.ClusterError != "" {
 		return fmt.Errorf("%w: %s", ErrQuorumLost, s.ClusterError)
 	}
+	if err := checkMaintenance(&s, st); err != nil {
+		return err
+	}
 	return newModel(s.Nodes).check(st, floor)
 }
 

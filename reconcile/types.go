@@ -67,6 +67,10 @@ type Snapshot struct {
 	// ClusterError is set when the swarm could not be observed because it has no leader
 	// (quorum lost or an election that did not finish); the planner then blocks.
 	ClusterError string `json:"clusterError,omitempty"`
+	// Maintenance is the maintenance lock read from the swarm, valid or expired; nil if none.
+	Maintenance *MaintenanceLock `json:"maintenance,omitempty"`
+	// MaintenanceError says why the maintenance label could not be read as a lock.
+	MaintenanceError string `json:"maintenanceError,omitempty"`
 }
 
 // Action is what a step does to one node.
@@ -135,6 +139,8 @@ type Plan struct {
 	Floor int `json:"floor"`
 	// Time is the snapshot's time.
 	Time time.Time `json:"time"`
+	// Maintenance is the valid maintenance lock, if a node is in maintenance.
+	Maintenance *MaintenanceLock `json:"maintenance,omitempty"`
 }
 
 // Converged reports whether there is nothing left to do or wait for.
