@@ -19,14 +19,21 @@ type SwarmReader interface {
 	SwarmInspect(ctx context.Context) (swarm.Swarm, error)
 }
 
-// errNoSwarmObject is what the wrappers answer when what they wrap cannot read the swarm object.
-var errNoSwarmObject = errors.New("controller: reader has no SwarmInspect")
+// ErrNoSwarmObject is what a wrapper's SwarmInspect answers when what it wraps cannot read the
+// swarm object; observation then goes on without the maintenance lock. Every wrapper of a Reader
+// must forward SwarmInspect (with ForwardSwarmInspect), or the lock is silently lost.
+var ErrNoSwarmObject = errors.New("controller: reader has no SwarmInspect")
 
-func (d readOnly) SwarmInspect(ctx context.Context) (swarm.Swarm, error) {
-	if sr, ok := d.r.(SwarmReader); ok {
+// ForwardSwarmInspect is SwarmInspect for a wrapper of inner.
+func ForwardSwarmInspect(ctx context.Context, inner any) (swarm.Swarm, error) {
+	if sr, ok := inner.(SwarmReader); ok {
 		return sr.SwarmInspect(ctx)
 	}
-	return swarm.Swarm{}, errNoSwarmObject
+	return swarm.Swarm{}, ErrNoSwarmObject
+}
+
+func (d readOnly) SwarmInspect(ctx context.Context) (swarm.Swarm, error) {
+	return ForwardSwarmInspect(ctx, d.r)
 }
 
 // readMaintenance fills in the maintenance lock of s. A label that is not a lock is said in
@@ -40,7 +47,7 @@ func readMaintenance(ctx context.Context, d Reader, timeout time.Duration, s *re
 	defer cancel()
 	sw, err := sr.SwarmInspect(callCtx)
 	switch {
-	case errors.Is(err, errNoSwarmObject):
+	case errors.Is(err, ErrNoSwarmObject):
 		return nil
 	case err != nil && observe.IsNoLeader(err):
 		s.ClusterError = err.Error()

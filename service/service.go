@@ -241,6 +241,12 @@ func (b beating) NodeInspectWithRaw(ctx context.Context, id string) (swarm.Node,
 	return b.Docker.NodeInspectWithRaw(ctx, id)
 }
 
+// SwarmInspect forwards the read of the maintenance lock.
+func (b beating) SwarmInspect(ctx context.Context) (swarm.Swarm, error) {
+	b.beat()
+	return controller.ForwardSwarmInspect(ctx, b.Docker)
+}
+
 func (b beating) Info(ctx context.Context) (system.Info, error) {
 	b.beat()
 	return b.Docker.Info(ctx)
