@@ -16,11 +16,15 @@ import (
 // interval or on the next node event.
 var ErrStandby = errors.New("controller: standing by")
 
-// Gate states, for logging transitions once.
+// GateState is what a gate said last: the controller logs its transitions once, and service
+// mode reports it.
+type GateState int
+
+// Gate states.
 const (
-	gateUnknown = iota
-	gateActive
-	gateStandby
+	GateUnknown GateState = iota // not asked yet
+	GateActive                   // this instance changes the swarm
+	GateStandby                  // another instance does, or it cannot tell
 )
 
 // checkGate asks Options.Gate whether this instance may change the swarm now. It logs when the
@@ -32,21 +36,21 @@ func (c *Controller) checkGate(ctx context.Context) error {
 	}
 	err := c.o.Gate(ctx)
 	if err == nil {
-		if c.gate != gateActive {
+		if c.gate != GateActive {
 			c.o.Log.Info("Active: this instance changes the swarm")
 		}
-		c.gate = gateActive
+		c.gate = GateActive
 		return nil
 	}
 	if !errors.Is(err, ErrStandby) {
 		err = fmt.Errorf("%w: %w", ErrStandby, err)
 	}
-	if c.gate != gateStandby {
+	if c.gate != GateStandby {
 		c.o.Log.Info("Standing by: another instance changes the swarm", "reason", err.Error())
 	} else {
 		c.o.Log.V(1).Info("Still standing by", "reason", err.Error())
 	}
-	c.gate = gateStandby
+	c.gate = GateStandby
 	return err
 }
 
