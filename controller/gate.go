@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
@@ -69,13 +70,17 @@ func (l Leadership) Active() bool { return l.Self != "" && l.Self == l.Leader }
 
 // CheckLeader reads, fresh, which node the daemon at d runs on and whether that node is the raft
 // leader. It returns an error wrapping ErrStandby unless it is; what it found is returned either
-// way. Every call is bounded by DefaultCallTimeout.
+// way. Every call is bounded by timeout (DefaultCallTimeout if zero): the same Options.CallTimeout
+// as the controller's own calls, so a hanging daemon holds the gate no longer than a pass.
 //
 // Leadership is read from the node's own ManagerStatus rather than from a lease of our own: raft
 // already elects exactly one leader, and the swarm moves it away before the leader is demoted,
 // so the instance on the leader is the one instance that may act.
-func CheckLeader(ctx context.Context, d Reader) (Leadership, error) {
-	b := bounded{r: d, timeout: DefaultCallTimeout}
+func CheckLeader(ctx context.Context, d Reader, timeout time.Duration) (Leadership, error) {
+	if timeout <= 0 {
+		timeout = DefaultCallTimeout
+	}
+	b := bounded{r: d, timeout: timeout}
 	var l Leadership
 	info, err := b.Info(ctx)
 	if err != nil {
@@ -112,10 +117,11 @@ func CheckLeader(ctx context.Context, d Reader) (Leadership, error) {
 }
 
 // LeaderGate returns an Options.Gate that lets this instance act only while the node it runs on
-// (the daemon d answers for) is the raft leader. It reads afresh on every call.
-func LeaderGate(d Reader) func(ctx context.Context) error {
+// (the daemon d answers for) is the raft leader. It reads afresh on every call, each call
+// bounded by timeout as in CheckLeader.
+func LeaderGate(d Reader, timeout time.Duration) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		_, err := CheckLeader(ctx, d)
+		_, err := CheckLeader(ctx, d, timeout)
 		return err
 	}
 }
