@@ -12,9 +12,10 @@ import (
 	"github.com/swarmtopo/swarmtopo/observe"
 )
 
-// ErrStandby means this instance must not change the swarm now: another instance acts, or it
-// cannot tell whether it may. It is not a failure: Run stands by and looks again at the resync
-// interval or on the next node event.
+// ErrStandby is what a gate (CheckLeader, LeaderGate) answers when this instance must not change
+// the swarm now: another instance acts, or it cannot tell whether it may. It stays inside the
+// gate's answer: a pass turns it into Result.Standby, which is not an error, and Run looks again
+// at the resync interval or on the next node event, without backoff.
 var ErrStandby = errors.New("controller: standing by")
 
 // GateState is what a gate said last: the controller logs its transitions once, and service
