@@ -14,15 +14,6 @@ import (
 	"github.com/swarmtopo/swarmtopo/spec"
 )
 
-// Defaults of run's timing flags.
-const (
-	// defaultResync re-lists the swarm even without events: node events can stop silently.
-	defaultResync = 30 * time.Second
-	// defaultStepTimeout is how long one step may take to settle; a promote waits for the new
-	// manager to join raft and become reachable, which moby's own tests allow 30 s for.
-	defaultStepTimeout = 90 * time.Second
-)
-
 // runOptions are run's flags.
 type runOptions struct {
 	file        string
@@ -38,7 +29,7 @@ type runOptions struct {
 }
 
 func (a *app) runCmd() *cobra.Command {
-	o := runOptions{resync: defaultResync, stepTimeout: defaultStepTimeout, out: formatValue{name: "text"},
+	o := runOptions{resync: controller.DefaultResync, stepTimeout: controller.DefaultStepTimeout, out: formatValue{name: "text"},
 		metricsAddr: service.DefaultAddr, reloadPoll: service.DefaultReloadPoll}
 	cmd := &cobra.Command{
 		Use:   "run -f FILE [--once] [--dry-run] [--resync 30s] [--step-timeout 90s] [-o text|json|markdown]",
@@ -49,7 +40,8 @@ and re-lists every --resync. SIGTERM or SIGINT stops it cleanly (exit 0) once th
 has settled or been given up; a second signal ends it at once.
 
 --once applies steps until the swarm has converged or the plan is blocked, prints the final
-plan, and exits 0 converged, 3 blocked, 1 error.
+plan, and exits 0 converged, 3 blocked, 1 error, 2 when a promotion is pending that only its
+node's return or a human can finish (the plan says how).
 --dry-run makes no change at all: each pass prints the plan on stdout. With --once it does a
 single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 1 error.`,
 		Example: `  swarmtopo run -f prod.yaml
