@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -115,7 +116,8 @@ func (c ListenConfig) Listen(h http.Handler) (*Server, error) {
 		return nil, fmt.Errorf("listening on %s: %w", c.Addr, err)
 	}
 	s := &Server{
-		srv:  &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout},
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout,
+			ErrorLog: stdlog.New(serverErrors{c.Log}, "", 0)},
 		ln:   ln,
 		done: make(chan struct{}),
 	}
@@ -134,6 +136,16 @@ func (c ListenConfig) Listen(h http.Handler) (*Server, error) {
 		}
 	}()
 	return s, nil
+}
+
+// serverErrors takes what net/http logs about single connections (failed TLS handshakes, plain
+// HTTP sent to the TLS port, broken clients) into the debug log: a port scanner must not fill
+// the log, and nothing there concerns the service itself.
+type serverErrors struct{ log logr.Logger }
+
+func (e serverErrors) Write(p []byte) (int, error) {
+	e.log.V(1).Info("HTTP connection failed", "error", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // Addr is the address listened on, with the port chosen if addr asked for port 0.
