@@ -10,25 +10,31 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/swarmtopo/swarmtopo/internal/testpki"
 )
 
-// TestRunServesTheWebConfigAndHealthcheckReachesIt runs the service with TLS and basic auth on
-// its endpoints and probes it the way the container's HEALTHCHECK would.
+// TestRunServesTheWebConfigAndHealthcheckReachesIt runs the service with the README's example
+// web config (TLS and basic auth) and probes it with the example healthcheck config, the way the
+// container's HEALTHCHECK would.
 func TestRunServesTheWebConfigAndHealthcheckReachesIt(t *testing.T) {
 	topo := writeFile(t, "topology.yaml", threeManagers)
 	ca := testpki.NewCA(t, "test")
 	srv := ca.Server("server")
-	hash, err := bcrypt.GenerateFromPassword([]byte("probe-pw"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
+	// The examples name their files relative to themselves: put everything in one directory.
+	dir := t.TempDir()
+	for from, to := range map[string]string{
+		"../../examples/web-config.yml": "web-config.yml", "../../examples/healthcheck.yml": "healthcheck.yml",
+		srv.CertFile: "server.crt", srv.KeyFile: "server.key", ca.CertFile: "ca.crt",
+	} {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeTo(t, filepath.Join(dir, to), string(b))
 	}
-	webConfig := filepath.Join(ca.Dir(), "web-config.yml")
-	writeTo(t, webConfig, fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  probe: %s\n", srv.CertFile, srv.KeyFile, hash))
-	probe := filepath.Join(ca.Dir(), "probe.yml")
-	writeTo(t, probe, fmt.Sprintf("basic_auth:\n  username: probe\n  password: probe-pw\ntls_config:\n  ca_file: %s\n", ca.CertFile))
+	// The password whose hash examples/web-config.yml holds.
+	writeTo(t, filepath.Join(dir, "healthcheck.password"), "change-me\n")
+	webConfig, probe := filepath.Join(dir, "web-config.yml"), filepath.Join(dir, "healthcheck.yml")
 
 	fs := oneManager()
 	var stdout, stderr syncBuffer
