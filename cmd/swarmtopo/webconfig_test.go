@@ -62,6 +62,17 @@ func TestRunServesTheWebConfigAndHealthcheckReachesIt(t *testing.T) {
 	if r := cli(t, "", "healthcheck", "--metrics-addr", "https://"+addr, "--http.config.file", probe); r.code != 0 {
 		t.Errorf("healthcheck over TLS with the credentials failed\n%s", r)
 	}
+	// The image's HEALTHCHECK passes no flags: the environment points it at the secured endpoint.
+	t.Setenv(envHealthcheckAddr, "https://"+addr)
+	t.Setenv(envHealthcheckHTTPConfig, probe)
+	if r := cli(t, "", "healthcheck"); r.code != 0 {
+		t.Errorf("healthcheck configured by the environment failed\n%s", r)
+	}
+	t.Setenv(envHealthcheckAddr, "")
+	t.Setenv(envHealthcheckHTTPConfig, "")
+	if r := cli(t, "", "healthcheck", "--metrics-addr", addr); r.code != codeError || !strings.Contains(r.stderr, "https://") {
+		t.Errorf("healthcheck over plain HTTP of a TLS endpoint without a config: want exit 1 and the https hint\n%s", r)
+	}
 	if r := cli(t, "", "healthcheck", "--metrics-addr", addr, "--http.config.file", probe); r.code != codeError || !strings.Contains(r.stderr, "https://") {
 		t.Errorf("healthcheck over plain HTTP of a TLS endpoint: want exit 1 and the https hint\n%s", r)
 	}
