@@ -26,6 +26,7 @@ type runOptions struct {
 	metricsAddr    string
 	singleInstance bool
 	reloadPoll     time.Duration
+	webConfigFile  string
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -71,6 +72,9 @@ single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 1 erro
 	f.BoolVar(&o.singleInstance, "single-instance", false,
 		"act through whatever manager DOCKER_HOST names, without checking that its node is the raft leader; only when exactly one swarmtopo runs")
 	f.DurationVar(&o.reloadPoll, "reload-poll", o.reloadPoll, "re-read the topology file this often even without a file event")
+	f.StringVar(&o.webConfigFile, "web.config.file", "",
+		"Prometheus exporter web config (TLS, client certificates, basic auth) for the --metrics-addr endpoints; plain HTTP without it")
+	_ = cmd.MarkFlagFilename("web.config.file", "yml", "yaml")
 	addOutputFlag(cmd, &o.out, "plan format for --once and --dry-run")
 	return cmd
 }
@@ -136,6 +140,7 @@ func (a *app) run(ctx context.Context, o *runOptions) error {
 	svc, err := service.New(service.Config{
 		File:           o.file,
 		Addr:           o.metricsAddr,
+		WebConfigFile:  o.webConfigFile,
 		Docker:         d,
 		Log:            a.log,
 		Controller:     opts,
