@@ -247,5 +247,6 @@ nothing replaces the node meanwhile. Reach the swarm through another manager tha
 	f.BoolVar(&o.Drain, "drain", false, "drain the node first and wait until its tasks run elsewhere")
 	f.DurationVar(&o.DrainTimeout, "drain-timeout", maintenance.DefaultDrainTimeout, "how long to wait for the drain")
 	f.DurationVar(&o.WaitTimeout, "wait-timeout", maintenance.DefaultWaitTimeout, "how long to wait for the node to come back after the command")
+	f.DurationVar(&o.Stable, "stable-for", maintenance.DefaultStable, "how long the node must read back healthy without a break to count as back")
 	return cmd
 }
