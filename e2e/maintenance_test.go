@@ -228,7 +228,8 @@ func TestExportRoundTripOnARealSwarm(t *testing.T) {
 	if r := swarmtopo(t, n1, time.Minute, "plan", "-f", path); r.code != 0 {
 		t.Fatalf("plan with the exported file: exit %d\n%s\nexported:\n%s", r.code, r.stdout, exp.stdout)
 	}
-	edited := strings.Replace(exp.stdout, "  managers:\n", "  managers:\n    availability: drain\n", 1)
+	// The lab's managers are all active, so the export says so; the edit drains them.
+	edited := strings.Replace(exp.stdout, "  managers:\n    availability: active\n", "  managers:\n    availability: drain\n", 1)
 	if edited == exp.stdout {
 		t.Fatalf("could not edit the export:\n%s", exp.stdout)
 	}
@@ -236,6 +237,9 @@ func TestExportRoundTripOnARealSwarm(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := swarmtopo(t, n1, time.Minute, "plan", "-f", path, "-o", "json")
+	if r.code == 1 {
+		t.Fatalf("plan of the edited export failed: %s\nedited:\n%s", r.stderr, edited)
+	}
 	var p reconcile.Plan
 	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
 		t.Fatalf("plan -o json: %v\n%s", err, r.stdout)

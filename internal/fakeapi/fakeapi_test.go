@@ -90,13 +90,28 @@ func TestTheRealClientDrivesTheFakeSwarm(t *testing.T) {
 	if _, err := c.NodeList(ctx, swarm.NodeListOptions{}); !observe.IsNoLeader(err) {
 		t.Errorf("NodeList without quorum = %v, want the daemon's no-leader message", err)
 	}
-	if _, err := c.SwarmInspect(ctx); err == nil {
+	if _, err := c.ServiceList(ctx, swarm.ServiceListOptions{}); err == nil {
 		t.Error("an endpoint the fake does not serve answered")
+	}
+	// The swarm object updates like raft's: with the version read, and only then.
+	sw, err := c.SwarmInspect(ctx)
+	if err != nil {
+		t.Fatalf("SwarmInspect: %v", err)
+	}
+	sw.Spec.Labels = map[string]string{"k": "v"}
+	if err := c.SwarmUpdate(ctx, sw.Version, sw.Spec, swarm.UpdateFlags{}); err != nil {
+		t.Errorf("SwarmUpdate with the version read: %v", err)
+	}
+	if err := c.SwarmUpdate(ctx, sw.Version, sw.Spec, swarm.UpdateFlags{}); !observe.IsOutOfSequence(err) {
+		t.Errorf("SwarmUpdate with a stale version = %v, want update out of sequence", err)
+	}
+	if got := api.SwarmLabels()["k"]; got != "v" {
+		t.Errorf("swarm label k = %q", got)
 	}
 
 	want := []string{
 		"DELETE /nodes/{id}", "GET /events", "GET /info", "GET /nodes", "GET /nodes/{id}",
-		"GET /swarm", "HEAD /_ping", "POST /nodes/{id}/update",
+		"GET /services", "GET /swarm", "HEAD /_ping", "POST /nodes/{id}/update", "POST /swarm/update",
 	}
 	if got := api.Endpoints(); !slices.Equal(got, want) {
 		t.Errorf("recorded %v\nwant     %v", got, want)
