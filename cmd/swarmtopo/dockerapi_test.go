@@ -136,9 +136,9 @@ func apiScenarios(t *testing.T) map[string]apiScenario {
 			stop: func(fs *fakeswarm.Swarm, stdout string) bool {
 				return strings.Contains(stdout, "promote") && watching(fs)
 			}},
-		"swarmtopo run":         {args: []string{"run", "-f", topo, "--metrics-addr", "127.0.0.1:0"}, stop: converged},
-		"swarmtopo healthcheck": {args: []string{"healthcheck", "--metrics-addr", health.URL}},
-		"swarmtopo export":      {args: []string{"export"}},
+		"swarmtopo run":               {args: []string{"run", "-f", topo, "--metrics-addr", "127.0.0.1:0"}, stop: converged},
+		"swarmtopo healthcheck":       {args: []string{"healthcheck", "--metrics-addr", health.URL}},
+		"swarmtopo export":            {args: []string{"export"}},
 		"swarmtopo maintenance start": {args: []string{"maintenance", "start", "node3", "--holder", "ci"}},
 		"swarmtopo maintenance end": {args: []string{"maintenance", "end", "node3", "--holder", "ci"},
 			setup: func(api *fakeapi.Server, fs *fakeswarm.Swarm) {
