@@ -92,6 +92,12 @@ func NewMetrics() *Metrics {
 	m.targetManagers = gauge("target_managers", "spec.managers.count of the topology in force.")
 	m.targetFaultTolerance = gauge("target_fault_tolerance",
 		"Fault tolerance of the topology in force once converged: its managers, all reachable, less their quorum.")
+	// A step that does not settle is what an alert watches for: its series exists from the
+	// start, so that increase() sees the first timeout (a series born at 1 shows no increase).
+	for _, a := range []reconcile.Action{reconcile.ActionPromote, reconcile.ActionDemote, reconcile.ActionDrain,
+		reconcile.ActionActivate, reconcile.ActionPause, reconcile.ActionLabel, reconcile.ActionRemove} {
+		m.steps.WithLabelValues(string(a), controller.ResultTimeout)
+	}
 	return m
 }
 

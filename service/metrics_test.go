@@ -148,6 +148,12 @@ func TestMetricsCarryTheTargetOfTheTopologyInForce(t *testing.T) {
 			fmt.Sprintf("swarmtopo_target_fault_tolerance %d", tc.tolerance),
 		}, nil)
 	}
+	// The timeouts that an alert watches for are there, at zero, before any step.
+	checkSeries(t, scrape(t, m), []string{
+		`swarmtopo_steps_total{action="promote",result="timeout"} 0`,
+		`swarmtopo_steps_total{action="demote",result="timeout"} 0`,
+		`swarmtopo_steps_total{action="remove",result="timeout"} 0`,
+	}, []string{`swarmtopo_steps_total{action="promote",result="ok"}`})
 	// No topology (nothing loaded) changes nothing.
 	m.SetTopology(nil)
 	checkSeries(t, scrape(t, m), []string{"swarmtopo_target_managers 9"}, nil)

@@ -113,8 +113,9 @@ func TestTwoInstancesOneActsAndTheFileIsReloaded(t *testing.T) {
 	}
 	checkSeries(t, scrapeURL(t, leader.http.URL+"/metrics"), []string{"swarmtopo_active 1", "swarmtopo_managers 3",
 		`swarmtopo_steps_total{action="drain",result="ok"} 3`, "swarmtopo_topology_valid 1"}, nil)
-	checkSeries(t, scrapeURL(t, follower.http.URL+"/metrics"), []string{"swarmtopo_active 0", "swarmtopo_reconcile_errors_total 0"},
-		[]string{"swarmtopo_steps_total"})
+	checkSeries(t, scrapeURL(t, follower.http.URL+"/metrics"), []string{"swarmtopo_active 0", "swarmtopo_reconcile_errors_total 0",
+		`swarmtopo_steps_total{action="drain",result="timeout"} 0`},
+		[]string{`swarmtopo_steps_total{action="drain",result="ok"}`})
 	for _, rs := range []*runningService{leader, follower} {
 		checkSeries(t, scrapeURL(t, rs.http.URL+"/metrics"), []string{"swarmtopo_target_managers 3", "swarmtopo_target_fault_tolerance 1"}, nil)
 	}
