@@ -10,6 +10,7 @@ import (
 
 	"github.com/swarmtopo/swarmtopo/controller"
 	"github.com/swarmtopo/swarmtopo/reconcile"
+	"github.com/swarmtopo/swarmtopo/spec"
 )
 
 // namespace prefixes every series.
@@ -39,6 +40,9 @@ type Metrics struct {
 	errors                              prometheus.Counter
 	reloads                             *prometheus.CounterVec
 	settle                              *prometheus.HistogramVec
+
+	// The target of the topology in force, for alerts that compare the swarm with it.
+	targetManagers, targetFaultTolerance prometheus.Gauge
 }
 
 // NewMetrics registers the series, with the Go runtime and process collectors, on a new
@@ -84,6 +88,15 @@ func NewMetrics() *Metrics {
 	// Both results exist from the start, so a rate() over them works before the first change.
 	m.reloads.WithLabelValues(reloadOK)
 	m.reloads.WithLabelValues(reloadInvalid)
+	m.targetManagers = gauge("target_managers", "spec.managers.count of the topology in force.")
+	m.targetFaultTolerance = gauge("target_fault_tolerance",
+		"Fault tolerance of the topology in force once converged: its managers, all reachable, less their quorum.")
+	// A step that does not settle is what an alert watches for: its series exists from the
+	// start, so that increase() sees the first timeout (a series born at 1 shows no increase).
+	for _, a := range []reconcile.Action{reconcile.ActionPromote, reconcile.ActionDemote, reconcile.ActionDrain,
+		reconcile.ActionActivate, reconcile.ActionPause, reconcile.ActionLabel, reconcile.ActionRemove} {
+		m.steps.WithLabelValues(string(a), controller.ResultTimeout)
+	}
 	return m
 }
 
@@ -165,4 +178,15 @@ func boolGauge(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// SetTopology records the target of the topology in force. An alert on fault tolerance below
+// the target needs it as a series: the count is the file's, and differs from swarm to swarm.
+func (m *Metrics) SetTopology(t *spec.SwarmTopology) {
+	if t == nil {
+		return
+	}
+	n := t.Spec.Managers.Count
+	m.targetManagers.Set(float64(n))
+	m.targetFaultTolerance.Set(float64(reconcile.FaultTolerance(n, n)))
 }

@@ -83,6 +83,7 @@ func New(cfg Config) (*Service, error) {
 	ro.Now = cfg.Now
 	ro.OnReload = func(cur *spec.SwarmTopology, err error) {
 		s.metrics.ObserveReload(err)
+		s.metrics.SetTopology(cur)
 		s.status.ObserveReload(cur, err)
 	}
 	r, err := NewReloader(cfg.File, ro)
@@ -91,6 +92,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.reloader = r
 	s.metrics.SetTopologyValid(true)
+	s.metrics.SetTopology(r.Current())
 	s.status.SetTopology(cfg.File, r.Current(), r.LoadedAt())
 
 	o := cfg.Controller
