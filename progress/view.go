@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/swarmtopo/swarmtopo/controller"
 	"github.com/swarmtopo/swarmtopo/reconcile"
@@ -201,7 +203,7 @@ func (t *teaModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case passMsg:
 		t.m.Pass(msg.res, msg.err, msg.at)
 	case logMsg:
-		return t, tea.Println(string(msg))
+		return t, tea.Println(fitLog(string(msg), t.w))
 	case finishMsg:
 		t.m.Finish(msg.p, msg.err, msg.at)
 		return t, tea.Quit
@@ -210,3 +212,30 @@ func (t *teaModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (t *teaModel) View() string { return t.m.View(t.st, t.w, t.h) }
+
+// fitLog makes a log line safe to print above the view. Printed lines are drawn over what the
+// view showed there before, and only a line narrower than the terminal has the rest of it
+// cleared: so tabs (which jump over old text instead of overwriting it) become spaces, and a
+// line wider than the terminal is broken into lines of at most its width.
+func fitLog(s string, width int) string {
+	var b strings.Builder
+	col := 0
+	for _, r := range s {
+		switch r {
+		case '\t':
+			n := 8 - col%8
+			b.WriteString(strings.Repeat(" ", n))
+			col += n
+		case '\n':
+			b.WriteRune(r)
+			col = 0
+		default:
+			b.WriteRune(r)
+			col++
+		}
+	}
+	if width <= 0 {
+		return b.String()
+	}
+	return ansi.Hardwrap(b.String(), width, true)
+}
