@@ -48,7 +48,7 @@ func TestProgressViewOnATerminal(t *testing.T) {
 
 	server := fmt.Sprintf("swarmtopo-e2e-%d", os.Getpid())
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", server, "kill-server").Run() })
-	mid, screen, counts, total := watchPane(t, server, "first", l, fmt.Sprintf("%s run --once -f %s", bin, file))
+	mid, screen, counts, total := watchPane(t, server, "first", l, fmt.Sprintf("%s run --once -f %s", bin, file), false)
 	t.Logf("mid-run screen:\n%s", mid)
 	t.Logf("final screen:\n%s", screen)
 	t.Logf("done counts seen: %v of %d", counts, total)
@@ -98,7 +98,7 @@ func TestProgressViewOnATerminal(t *testing.T) {
 
 	// With --log-level info the log lines are printed above the view, never inside it.
 	file = topology(t, "  managers:\n    count: 3\n    availability: active\n")
-	_, screen, _, total = watchPane(t, server, "logs", l, fmt.Sprintf("%s --log-level info run --once -f %s", bin, file))
+	_, screen, _, total = watchPane(t, server, "logs", l, fmt.Sprintf("%s --log-level info run --once -f %s", bin, file), false)
 	t.Logf("final screen with --log-level info:\n%s", screen)
 	lines := strings.Split(screen, "\n")
 	title := slices.IndexFunc(lines, func(s string) bool { return strings.HasPrefix(s, "swarmtopo run --once") })
@@ -116,17 +116,36 @@ func TestProgressViewOnATerminal(t *testing.T) {
 		!strings.Contains(tail, fmt.Sprintf("%d/%d steps done", total, total)) || total != 3 {
 		t.Errorf("the view is torn by log lines or did not converge (%d steps):\n%s", total, tail)
 	}
+
+	// Ctrl-C reaches swarmtopo as SIGINT, as without the view: the step in hand settles, the
+	// run stops (exit 1) and the view says so.
+	file = topology(t, "  managers:\n    count: 1\n  policy:\n    allowSingleManager: true\n")
+	_, screen, _, _ = watchPane(t, server, "stop", l, fmt.Sprintf("%s run --once -f %s", bin, file), true)
+	t.Logf("final screen after Ctrl-C:\n%s", screen)
+	if !strings.HasPrefix(screen, "swarmtopo run --once ·") {
+		t.Errorf("the view's first line does not start in column 1 after the ^C echo:\n%s", screen)
+	}
+	if !strings.Contains(screen, "✗ Stopped after") || !strings.Contains(screen, "EXIT=1") {
+		t.Errorf("after Ctrl-C the view does not say stopped, or the exit code is not 1:\n%s", screen)
+	}
+	if views := listNodes(t, l); !views["node1"].manager {
+		t.Errorf("node1 is no longer a manager after the stop: %v", views["node1"])
+	}
 }
 
 // watchPane runs command in a new tmux window of 120×40 against node1 and polls the screen
 // until it exits. It returns a screen with a step in hand after one was done, the final
 // screen (with EXIT=code under the view), the done counts seen in order, and the step total.
-func watchPane(t *testing.T, server, name string, l *lab.Lab, command string) (mid, screen string, counts []int, total int) {
+// With interrupt it presses Ctrl-C once a step is in hand.
+func watchPane(t *testing.T, server, name string, l *lab.Lab, command string, interrupt bool) (mid, screen string, counts []int, total int) {
 	t.Helper()
 	// The pane outlives swarmtopo so that the final screen can be read, with the exit code.
+	// bash, run directly by tmux, goes on to the echo when swarmtopo exits on its own after
+	// a Ctrl-C.
 	script := command + "; echo EXIT=$?; sleep 600"
 	tmux(t, server, "new-session", "-d", "-s", name, "-x", "120", "-y", "40",
-		"-e", "DOCKER_HOST="+l.Node(1).DockerHost(), script)
+		"-e", "DOCKER_HOST="+l.Node(1).DockerHost(), "bash", "-c", script)
+	pressed := false
 	defer func() { _ = exec.Command("tmux", "-L", server, "kill-session", "-t", name).Run() }()
 	deadline := time.Now().Add(4 * time.Minute)
 	for !strings.Contains(screen, "EXIT=") {
@@ -145,8 +164,12 @@ func watchPane(t *testing.T, server, name string, l *lab.Lab, command string) (m
 		if mid == "" && stepInHand.MatchString(screen) && len(counts) > 0 && counts[len(counts)-1] > 0 {
 			mid = screen
 		}
+		if interrupt && !pressed && stepInHand.MatchString(screen) {
+			tmux(t, server, "send-keys", "-t", name, "C-c")
+			pressed = true
+		}
 	}
-	if !strings.Contains(screen, "EXIT=0") {
+	if want := "EXIT=0"; !interrupt && !strings.Contains(screen, want) {
 		t.Errorf("%s: exit code is not 0:\n%s", command, screen)
 	}
 	return mid, screen, counts, total

@@ -1,6 +1,8 @@
 package progress
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -154,6 +156,8 @@ func (m *Model) Finish(p *reconcile.Plan, err error, now time.Time) {
 	n := m.count(done)
 	took := now.Sub(m.start).Round(100 * time.Millisecond)
 	switch {
+	case errors.Is(err, controller.ErrStopped) || errors.Is(err, context.Canceled):
+		m.final = fmt.Sprintf("✗ Stopped after %s: %d of %d steps done", took, n, len(m.rows))
 	case err != nil:
 		for i := range m.rows {
 			if m.rows[i].state == inHand {

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -153,6 +154,14 @@ func TestViewGolden(t *testing.T) {
 			p.Blocked = "quorum is lost: 2 of 3 managers are unreachable (node2, node3). Bring them back, or as a last resort run `docker swarm init --force-new-cluster` on node1"
 			m.Plan(p, at(time.Second))
 			m.Finish(p, nil, at(time.Second))
+			return m
+		}},
+		{"stopped", 100, 40, func() *Model {
+			m := NewModel("lab", t0)
+			run(m, 2)
+			err := fmt.Errorf("%w: %w", controller.ErrStopped, context.Canceled)
+			m.Pass(controller.Result{}, err, at(4*time.Second))
+			m.Finish(planOf(2), err, at(4*time.Second))
 			return m
 		}},
 		{"error", 100, 40, func() *Model {

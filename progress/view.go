@@ -211,7 +211,9 @@ func (t *teaModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return t, nil
 }
 
-func (t *teaModel) View() string { return t.m.View(t.st, t.w, t.h) }
+// View starts with a carriage return: the terminal echoes ^C where the cursor is, and the
+// renderer moves only up to redraw, so without it the first line would start two columns in.
+func (t *teaModel) View() string { return "\r" + t.m.View(t.st, t.w, t.h) }
 
 // fitLog makes a log line safe to print above the view. Printed lines are drawn over what the
 // view showed there before, and only a line narrower than the terminal has the rest of it

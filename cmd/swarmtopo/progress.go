@@ -17,9 +17,10 @@ var progressModes = []string{"auto", "always", "never"}
 // logs are not JSON; a pipe, a file, -o json|markdown and --log-format json keep the plain
 // output that scripts read.
 //
-// While the view runs, log lines are printed above it rather than into it. When stderr is the
-// terminal too, the log level is raised to warn unless --log-level was given: the view already
-// shows what the info lines say. When stderr is not a terminal the logs go there unchanged.
+// When stderr is a terminal too, log lines are printed above the view (on stdout, the same
+// terminal) rather than torn into it, and the log level is raised to warn unless --log-level
+// was given: the view already shows what the info lines say. When stderr is not a terminal
+// (2>file) the logs go there unchanged.
 func (a *app) progressView(o *runOptions, format render.Format) (*progress.View, error) {
 	if !o.once {
 		return nil, nil
@@ -53,8 +54,9 @@ func (a *app) progressView(o *runOptions, format render.Format) (*progress.View,
 	return v, nil
 }
 
-// terminal reports whether w is a terminal (not merely a character device like /dev/null).
-func terminal(w any) bool {
+// terminal reports whether w is a terminal (not merely a character device like /dev/null);
+// a variable so that tests can stand in for a terminal.
+var terminal = func(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -75,5 +76,70 @@ func TestProgressFlagIsChecked(t *testing.T) {
 	r := runFake(t, oneManager(), "run", "--once", "-f", topo, "--progress", "sometimes")
 	if r.code != codeError || !strings.Contains(r.stderr, `invalid argument "sometimes" for "--progress" flag: must be one of auto|always|never`) {
 		t.Errorf("exit %d, stderr %q; want a usage error naming the flag", r.code, r.stderr)
+	}
+}
+
+// onTerminal makes every stream count as a terminal for the test.
+func onTerminal(t *testing.T) {
+	t.Helper()
+	old := terminal
+	terminal = func(any) bool { return true }
+	t.Cleanup(func() { terminal = old })
+}
+
+func TestProgressOnATerminal(t *testing.T) {
+	topo := writeFile(t, "topology.yaml", threeManagers)
+	base := []string{"run", "--once", "-f", topo}
+	cases := []struct {
+		name string
+		args []string
+		view bool
+		// logs is a log message that must be printed above the view ("" none at all).
+		logs string
+	}{
+		{"the view, with the logs raised to warn", nil, true, ""},
+		{"an explicit --log-level is kept, its lines above the view", []string{"--log-level", "info"}, true, "Step settled"},
+		{"--log-format json keeps today's output", []string{"--log-format", "json"}, false, ""},
+		{"-o json keeps today's output", []string{"-o", "json"}, false, ""},
+		{"--dry-run keeps today's output", []string{"--dry-run"}, false, ""},
+		{"--progress never keeps today's output", []string{"--progress", "never"}, false, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			onTerminal(t)
+			r := runFake(t, oneManager(), append(base, c.args...)...)
+			if r.code != codeConverged && !slices.Contains(c.args, "--dry-run") {
+				t.Fatalf("exit %d\n%s", r.code, r)
+			}
+			view := strings.Contains(r.stdout, "steps done")
+			if view != c.view || strings.ContainsRune(r.stdout, '\x1b') != c.view {
+				t.Fatalf("view drawn %v, want %v:\n%s", view, c.view, r.stdout)
+			}
+			if !c.view {
+				return
+			}
+			if !strings.Contains(r.stdout, "✓ Converged: 5 steps applied") || strings.Contains(r.stdout, "Plan: ") {
+				t.Errorf("the view does not end in the summary, or the plan was printed too:\n%s", r.stdout)
+			}
+			// Only what is logged before the view is drawn goes to stderr as before.
+			if r.stderr != "" && (strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "Topology loaded")) {
+				t.Errorf("stderr %q: on a terminal the logs go above the view", r.stderr)
+			}
+			title := strings.Index(r.stdout, "swarmtopo run --once ·")
+			if c.logs == "" {
+				if strings.Contains(r.stdout, "INFO") {
+					t.Errorf("info lines with the view and no --log-level:\n%s", r.stdout)
+				}
+				return
+			}
+			at := strings.LastIndex(r.stdout, c.logs)
+			if at < 0 || strings.Contains(r.stdout, "\t") {
+				t.Errorf("no log line %q above the view, or one with a tab:\n%q", c.logs, r.stdout)
+			}
+			// The last frame is drawn after the last log line.
+			if last := strings.LastIndex(r.stdout, "swarmtopo run --once ·"); last < at || title < 0 {
+				t.Errorf("the last frame comes before the log line %q:\n%s", c.logs, r.stdout)
+			}
+		})
 	}
 }
