@@ -55,6 +55,7 @@ type Model struct {
 	mgrs   reconcile.Summary
 	after  reconcile.Summary
 	wait   []reconcile.InFlight
+	warns  []string
 	passEr string
 	final  string // the summary line, set by Finish
 	ended  bool
@@ -76,6 +77,7 @@ func (m *Model) Plan(p *reconcile.Plan, now time.Time) {
 	m.ft, m.floor, m.target = p.Before.FaultTolerance, p.Floor, p.After.FaultTolerance
 	m.mgrs, m.after = p.Before, p.After
 	m.wait = p.InFlight
+	m.warns = p.Warnings
 	var hand *reconcile.Step
 	old := map[string]row{}
 	for _, r := range m.rows {
@@ -245,6 +247,9 @@ func (m *Model) View(st Styles, width, height int) string {
 	}
 	for _, f := range m.wait {
 		foot = append(foot, st.Hand.Render(fmt.Sprintf("… waiting for %s to finish becoming a %s", f.Hostname, f.To)))
+	}
+	for _, w := range m.warns {
+		foot = append(foot, st.Bad.Render("Warning: "+w))
 	}
 	if m.passEr != "" {
 		foot = append(foot, st.Bad.Render("Last pass failed: "+m.passEr))

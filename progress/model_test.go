@@ -152,6 +152,7 @@ func TestViewGolden(t *testing.T) {
 			p := planOf(0)
 			p.Steps = nil
 			p.Blocked = "quorum is lost: 2 of 3 managers are unreachable (node2, node3). Bring them back, or as a last resort run `docker swarm init --force-new-cluster` on node1"
+			p.Warnings = []string{"manager node2 is unreachable and no eligible node can replace it; it stays a manager"}
 			m.Plan(p, at(time.Second))
 			m.Finish(p, nil, at(time.Second))
 			return m
