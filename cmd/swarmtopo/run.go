@@ -135,12 +135,16 @@ func (a *app) run(ctx context.Context, o *runOptions) error {
 			view.Start(t.Metadata.Name)
 		}
 		p, err := controller.New(opts).Once(ctx)
+		// The view's last frame says how the run ended, in place of the final plan.
+		drawn := false
 		if view != nil {
-			// The view's last frame says how the run ended, in place of the final plan.
-			if verr := view.Finish(p, err); verr != nil && err == nil {
-				err = verr
+			verr := view.Finish(p, err)
+			drawn = verr == nil
+			if verr != nil {
+				a.log.Error(verr, "Cannot draw the progress view; printing the plan")
 			}
-		} else if p != nil {
+		}
+		if !drawn && p != nil {
 			// Also on error: the last plan tells where the swarm stands.
 			if werr := render.Write(a.stdout, format, p); werr != nil && err == nil {
 				err = fmt.Errorf("writing plan: %w", werr)
