@@ -218,7 +218,8 @@ func (t *teaModel) View() string { return "\r" + t.m.View(t.st, t.w, t.h) }
 // fitLog makes a log line safe to print above the view. Printed lines are drawn over what the
 // view showed there before, and only a line narrower than the terminal has the rest of it
 // cleared: so tabs (which jump over old text instead of overwriting it) become spaces, and a
-// line wider than the terminal is broken into lines of at most its width.
+// line wider than the terminal is broken into lines of at most its width. It starts with a
+// carriage return for the reason View does.
 func fitLog(s string, width int) string {
 	var b strings.Builder
 	col := 0
@@ -236,8 +237,10 @@ func fitLog(s string, width int) string {
 			col++
 		}
 	}
-	if width <= 0 {
-		return b.String()
+	out := b.String()
+	if width > 0 {
+		out = ansi.Hardwrap(out, width, true)
 	}
-	return ansi.Hardwrap(b.String(), width, true)
+	// From column 1 even when the terminal has just echoed ^C at the cursor.
+	return "\r" + out
 }

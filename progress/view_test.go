@@ -12,6 +12,10 @@ func TestLogLinesFitTheTerminal(t *testing.T) {
 	line := "2026-12-01T20:57:48.122Z\tINFO\tcontroller/apply.go:89\tApplying step\t" +
 		`{"action": "activate", "node": "omy0sipp076wzt8guf53hchtd", "hostname": "node2", "reason": "spec.managers.availability is active"}`
 	got := fitLog(line, 60)
+	if !strings.HasPrefix(got, "\r") {
+		t.Errorf("the line does not start with a carriage return: after a ^C echo it would start two columns in: %q", got)
+	}
+	got = strings.TrimPrefix(got, "\r")
 	if strings.Contains(got, "\t") {
 		t.Errorf("a tab is left: it would jump over the view's old text: %q", got)
 	}
