@@ -55,7 +55,7 @@ func TestProgressViewOnATerminal(t *testing.T) {
 	// while it is in hand.
 	stop := topology(t, "  managers:\n    count: 3\n")
 	_, stopped, _, stopTotal := watchPane(t, server, "stop", l, fmt.Sprintf("%s run --once -f %s", bin, stop), true)
-	t.Logf("final stopped after Ctrl-C:\n%s", stopped)
+	t.Logf("final screen after Ctrl-C:\n%s", stopped)
 	if !strings.HasPrefix(stopped, "swarmtopo run --once ·") {
 		t.Errorf("the view's first line does not start in column 1 after the ^C echo:\n%s", stopped)
 	}
