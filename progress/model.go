@@ -175,7 +175,8 @@ func (m *Model) Finish(p *reconcile.Plan, err error, now time.Time) {
 		m.okEnd = true
 		m.final = fmt.Sprintf("✓ Converged: %s applied in %s, fault tolerance %d", plural(n, "step", "steps"), took, p.After.FaultTolerance)
 	default:
-		m.final = fmt.Sprintf("Stopped with %s pending", plural(len(p.Steps), "step", "steps"))
+		m.final = fmt.Sprintf("✗ Not converged: %s pending, %s in flight (swarmtopo plan says what they wait for)",
+			plural(len(p.Steps), "step", "steps"), plural(len(p.InFlight), "role change", "role changes"))
 	}
 	for i := range m.rows {
 		if m.rows[i].state == inHand {

@@ -85,7 +85,7 @@ func run(m *Model, upto int) {
 			ft = 1
 		}
 		m.Step(ok(all[i], time.Duration(i+1)*700*time.Millisecond, ft), at(now))
-		m.Pass(controller.Result{Requeue: true}, nil, at(now))
+		m.Pass(controller.Result{RequeueNow: true}, nil, at(now))
 	}
 	m.Plan(planOf(upto), at(now))
 }
@@ -163,6 +163,17 @@ func TestViewGolden(t *testing.T) {
 			err := fmt.Errorf("%w: %w", controller.ErrStopped, context.Canceled)
 			m.Pass(controller.Result{}, err, at(4*time.Second))
 			m.Finish(planOf(2), err, at(4*time.Second))
+			return m
+		}},
+		{"pending", 100, 40, func() *Model {
+			m := NewModel("lab", t0)
+			run(m, 1)
+			p := planOf(1)
+			p.Steps = nil
+			p.InFlight = []reconcile.InFlight{{Node: "id2", Hostname: "node2", To: reconcile.RoleManager}}
+			p.Warnings = []string{"node2 was asked to become a manager and is down; only its return or a human can finish it"}
+			m.Plan(p, at(3*time.Second))
+			m.Finish(p, nil, at(3*time.Second))
 			return m
 		}},
 		{"error", 100, 40, func() *Model {
