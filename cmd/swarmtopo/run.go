@@ -27,11 +27,15 @@ type runOptions struct {
 	singleInstance bool
 	reloadPoll     time.Duration
 	webConfigFile  string
+	// progress is --progress; logLevelSet tells whether --log-level was given.
+	progress    enumValue
+	logLevelSet bool
 }
 
 func (a *app) runCmd() *cobra.Command {
 	o := runOptions{resync: controller.DefaultResync, stepTimeout: controller.DefaultStepTimeout, out: formatValue{name: "text"},
-		metricsAddr: service.DefaultAddr, reloadPoll: service.DefaultReloadPoll}
+		metricsAddr: service.DefaultAddr, reloadPoll: service.DefaultReloadPoll,
+		progress: enumValue{value: "auto", allowed: progressModes}}
 	cmd := &cobra.Command{
 		Use:   "run -f FILE [--once] [--dry-run] [--resync 30s] [--step-timeout 90s] [-o text|json|markdown]",
 		Short: "Reconcile the live swarm with the topology, one quorum-safe step at a time",
@@ -59,6 +63,7 @@ single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 1 erro
 			return nil
 		},
 		RunE: guard(func(cmd *cobra.Command, _ []string) error {
+			o.logLevelSet = cmd.Flags().Changed("log-level")
 			return a.run(cmd.Context(), &o)
 		}),
 	}
@@ -76,12 +81,18 @@ single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 1 erro
 		"Prometheus exporter web config (TLS, client certificates, basic auth) for the --metrics-addr endpoints; plain HTTP without it")
 	_ = cmd.MarkFlagFilename("web.config.file", "yml", "yaml")
 	addOutputFlag(cmd, &o.out, "plan format for --once and --dry-run")
+	f.Var(&o.progress, "progress", "live progress view of --once: auto (when stdout is a terminal)|always|never")
+	_ = cmd.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(progressModes, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 // run wires the controller: applied once (--once), or as the long-running service.
 func (a *app) run(ctx context.Context, o *runOptions) error {
 	format, err := o.out.format()
+	if err != nil {
+		return err
+	}
+	view, err := a.progressView(o, format)
 	if err != nil {
 		return err
 	}
@@ -115,8 +126,21 @@ func (a *app) run(ctx context.Context, o *runOptions) error {
 		a.tune(&opts)
 	}
 	if o.once {
+		if view != nil {
+			view.Hook(&opts)
+			view.Start(t.Metadata.Name)
+		}
 		p, err := controller.New(opts).Once(ctx)
-		if p != nil {
+		// The view's last frame says how the run ended, in place of the final plan.
+		drawn := false
+		if view != nil {
+			verr := view.Finish(p, err)
+			drawn = verr == nil
+			if verr != nil {
+				a.log.Error(verr, "Cannot draw the progress view; printing the plan")
+			}
+		}
+		if !drawn && p != nil {
 			// Also on error: the last plan tells where the swarm stands.
 			if werr := render.Write(a.stdout, format, p); werr != nil && err == nil {
 				err = fmt.Errorf("writing plan: %w", werr)
