@@ -43,6 +43,9 @@ type Metrics struct {
 
 	// The target of the topology in force, for alerts that compare the swarm with it.
 	targetManagers, targetFaultTolerance prometheus.Gauge
+
+	// The node in maintenance, if any: one series while a lock is valid.
+	maintenance, maintenanceExpiry *prometheus.GaugeVec
 }
 
 // NewMetrics registers the series, with the Go runtime and process collectors, on a new
@@ -91,6 +94,12 @@ func NewMetrics() *Metrics {
 	m.targetManagers = gauge("target_managers", "spec.managers.count of the topology in force.")
 	m.targetFaultTolerance = gauge("target_fault_tolerance",
 		"Fault tolerance of the topology in force once converged: its managers, all reachable, less their quorum.")
+	m.maintenance = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "maintenance",
+		Help: "1 for the node under a valid maintenance lock (swarmtopo maintenance), with its holder; no series when none is."},
+		[]string{"node", "hostname", "holder"})
+	m.maintenanceExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "maintenance_expiry_timestamp_seconds",
+		Help: "Unix time at which the valid maintenance lock expires."}, []string{"node", "hostname", "holder"})
+	reg.MustRegister(m.maintenance, m.maintenanceExpiry)
 	// A step that does not settle is what an alert watches for: its series exists from the
 	// start, so that increase() sees the first timeout (a series born at 1 shows no increase).
 	for _, a := range []reconcile.Action{reconcile.ActionPromote, reconcile.ActionDemote, reconcile.ActionDrain,
@@ -131,6 +140,12 @@ func (m *Metrics) ObservePlan(p *reconcile.Plan) {
 	}
 	m.pending.Set(float64(len(p.Steps)))
 	m.blocked.Set(boolGauge(p.Blocked != ""))
+	m.maintenance.Reset()
+	m.maintenanceExpiry.Reset()
+	if l := p.Maintenance; l != nil {
+		m.maintenance.WithLabelValues(l.Node, l.Hostname, l.Holder).Set(1)
+		m.maintenanceExpiry.WithLabelValues(l.Node, l.Hostname, l.Holder).Set(float64(l.Expiry.Unix()))
+	}
 	at := p.Time
 	if at.IsZero() {
 		at = m.now()

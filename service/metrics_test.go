@@ -157,3 +157,17 @@ func TestMetricsCarryTheTargetOfTheTopologyInForce(t *testing.T) {
 	m.SetTopology(nil)
 	checkSeries(t, scrape(t, m), []string{"swarmtopo_target_managers 9"}, nil)
 }
+
+func TestMetricsShowTheNodeInMaintenance(t *testing.T) {
+	m := service.NewMetrics()
+	l := &reconcile.MaintenanceLock{Node: "id-node2", Hostname: "node2", Holder: "ops@host",
+		Start: epoch, Expiry: epoch.Add(30 * time.Minute)}
+	m.ObservePlan(&reconcile.Plan{Time: epoch, Maintenance: l, Before: reconcile.Summary{Managers: 3, Reachable: 2, Zones: map[string]int{}}})
+	checkSeries(t, scrape(t, m), []string{
+		`swarmtopo_maintenance{holder="ops@host",hostname="node2",node="id-node2"} 1`,
+		fmt.Sprintf(`swarmtopo_maintenance_expiry_timestamp_seconds{holder="ops@host",hostname="node2",node="id-node2"} %g`, float64(epoch.Add(30*time.Minute).Unix())),
+	}, nil)
+	// Once the lock is gone, so are its series.
+	m.ObservePlan(&reconcile.Plan{Time: epoch, Before: reconcile.Summary{Managers: 3, Reachable: 3, Zones: map[string]int{}}})
+	checkSeries(t, scrape(t, m), nil, []string{"swarmtopo_maintenance"})
+}
