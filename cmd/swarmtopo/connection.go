@@ -46,4 +46,3 @@ func (a *app) explainTLS(err error) error {
 	}
 	return &exitError{code: ee.code, err: fmt.Errorf("TLS handshake with docker %s failed (check the certificates of the context or the --tls* flags): %w", a.endpoint, ee.err)}
 }
-
