@@ -184,4 +184,8 @@ func nodeAddr(i int) netip.Addr {
 	return netip.AddrFrom4(a)
 }
 
+// NodeAddr is node i's address on the lab bridge, known before the lab is up (for
+// certificates and listeners in DaemonArgs).
+func NodeAddr(i int) string { return nodeAddr(i).String() }
+
 func withMask(a netip.Addr) string { return netip.PrefixFrom(a, subnet.Bits()).String() }
