@@ -105,6 +105,7 @@ func TestDockerPluginAndContextOverMutualTLS(t *testing.T) {
 			{docker, "--context", "wrongcert", "topology", "plan", "-f", file},
 		} {
 			r := runCode(t, env, argv[0], argv[1:]...)
+			t.Logf("stderr: %s", r.stderr)
 			want := `TLS handshake with docker context "wrongcert" (from --context) at ` + endpoint + ` over TLS failed`
 			if r.code != 1 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "remote error: tls:") {
 				t.Errorf("%v: exit %d, want 1 and %q in stderr:\n%s", argv, r.code, want, r.stderr)
