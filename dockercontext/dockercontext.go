@@ -321,9 +321,12 @@ func (m material) config(skipVerify bool) (*tls.Config, error) {
 	}
 	switch {
 	case m.cert != nil && m.key != nil:
-		if b, _ := pem.Decode(m.key); b == nil {
+		b, _ := pem.Decode(m.key)
+		if b == nil {
 			return nil, fmt.Errorf("%w: %s holds no PEM private key", ErrTLSMaterial, m.keyPath)
-		} else if x509.IsEncryptedPEMBlock(b) { //nolint:staticcheck // only to refuse such keys clearly
+		}
+		//lint:ignore SA1019 only used to refuse such keys with a clear message
+		if x509.IsEncryptedPEMBlock(b) {
 			return nil, fmt.Errorf("%w: %s is an encrypted private key, which the docker CLI does not support either", ErrTLSMaterial, m.keyPath)
 		}
 		pair, err := tls.X509KeyPair(m.cert, m.key)
