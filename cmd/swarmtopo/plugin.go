@@ -38,6 +38,7 @@ import (
 //     the plugin may connect to. When the CLI gets SIGINT or SIGTERM and its stdout is not a
 //     terminal, it closes that connection instead of forwarding the signal; EOF on it means
 //     "stop". (On a terminal the signal reaches the plugin's process group directly.)
+//   - `docker help topology` runs the plugin the same way, so its arguments are "help topology".
 //   - The plugin's exit status becomes the CLI's, so plan's exit codes 0/1/2/3 survive.
 const (
 	pluginName        = "topology"
@@ -98,6 +99,10 @@ func (a *app) executePlugin(ctx context.Context, args []string) int {
 		return a.execute(ctx, args)
 	}
 	rest, err := a.parseDockerGlobals(args)
+	if err == nil && len(rest) >= 2 && rest[0] == "help" && rest[1] == pluginName {
+		// `docker help topology` runs the plugin with the CLI's argv: help topology.
+		rest = append([]string{pluginName, "help"}, rest[2:]...)
+	}
 	if err == nil && (len(rest) == 0 || rest[0] != pluginName) {
 		err = errNotViaDocker
 	}

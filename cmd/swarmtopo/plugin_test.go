@@ -129,6 +129,16 @@ func TestPluginCommandLine(t *testing.T) {
 			t.Fatal(r)
 		}
 	})
+	t.Run("docker help topology shows the plugin's help", func(t *testing.T) {
+		r := pluginRun(t, env, "help", "topology")
+		if r.code != 0 || !strings.Contains(r.stdout, "docker topology [command]") {
+			t.Fatal(r)
+		}
+		r = pluginRun(t, env, "help", "topology", "plan")
+		if r.code != 0 || !strings.Contains(r.stdout, "docker topology plan") {
+			t.Fatal(r)
+		}
+	})
 	t.Run("run without the docker CLI it says how to run it", func(t *testing.T) {
 		r := pluginRun(t, env, "plan", "-f", file)
 		if r.code != codeError || !strings.Contains(r.stderr, "run it as `docker topology COMMAND`") {
