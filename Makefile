@@ -12,6 +12,9 @@ COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 20s
 LABFLAGS ?=
+# Where `make install-plugin` puts docker-topology: the docker CLI's per-user plugin directory,
+# or e.g. PLUGIN_DIR=/usr/local/lib/docker/cli-plugins for every user.
+PLUGIN_DIR ?= $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
 
 STATICCHECK_VERSION := v0.8.2
 GOBIN_DIR   := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
@@ -22,7 +25,7 @@ ACTIONLINT  := $(GOBIN_DIR)/actionlint
 # Go files gofmt checks: everything but hidden directories (.git, .lab), testdata and bin.
 GOFILES = $(shell find . -type f -name '*.go' -not -path './.*' -not -path '*/testdata/*' -not -path './bin/*')
 
-.PHONY: help build image test lint fuzz bench e2e lab-up lab-down demo check tidy-check clean need-root monitoring-check tools
+.PHONY: help build install-plugin image test lint fuzz bench e2e lab-up lab-down demo check tidy-check clean need-root monitoring-check tools
 
 help: ## Show this help
 	@awk 'BEGIN { FS = ":.*## "; print "Usage: make TARGET [VAR=value]\n\nTargets:" } \
@@ -31,6 +34,11 @@ help: ## Show this help
 
 build: ## Build bin/swarmtopo, stamped with git describe
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/swarmtopo
+
+install-plugin: build ## Install bin/swarmtopo as the docker CLI plugin `docker topology` in PLUGIN_DIR
+	install -d '$(PLUGIN_DIR)'
+	install -m 0755 $(BIN) '$(PLUGIN_DIR)/docker-topology'
+	@echo "installed $(PLUGIN_DIR)/docker-topology: try 'docker topology version'"
 
 image: ## Build the swarmtopo:latest image (FROM scratch, no pull) on the engine at DOCKER_HOST
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/swarmtopo-static ./cmd/swarmtopo

@@ -81,9 +81,16 @@ type Config struct {
 	ReadyTimeout time.Duration `json:"readyTimeout,omitempty"`
 	// StopTimeout is how long Down waits after SIGTERM before SIGKILL; 0 means 10 s.
 	StopTimeout time.Duration `json:"stopTimeout,omitempty"`
+	// DaemonArgs adds dockerd flags to some nodes, by hostname (e.g. "node1": TLS on a TCP
+	// listener). Each argument may hold only letters, digits and /._=:,@+- because it goes
+	// into the node's shell script.
+	DaemonArgs map[string][]string `json:"daemonArgs,omitempty"`
 	// Log receives progress; the zero Logger discards.
 	Log logr.Logger `json:"-"`
 }
+
+// safeArg matches a dockerd argument that is safe in a shell script unquoted.
+var safeArg = regexp.MustCompile(`^[A-Za-z0-9/._=:,@+-]+$`)
 
 // safePath matches directories that are safe to put in a shell script unquoted.
 var safePath = regexp.MustCompile(`^/[A-Za-z0-9/._-]+$`)
@@ -122,6 +129,16 @@ func (c Config) withDefaults() (Config, error) {
 	for _, z := range c.Zones {
 		if z == "" {
 			return c, fmt.Errorf("%w: empty zone name", ErrConfig)
+		}
+	}
+	for host, args := range c.DaemonArgs {
+		if i, err := strconv.Atoi(strings.TrimPrefix(host, "node")); err != nil || hostname(i) != host || i < 1 || i > c.Nodes {
+			return c, fmt.Errorf("%w: daemonArgs: %q is not a node of this lab (node1..node%d)", ErrConfig, host, c.Nodes)
+		}
+		for _, a := range args {
+			if !safeArg.MatchString(a) {
+				return c, fmt.Errorf("%w: daemonArgs of %s: argument %q may hold only letters, digits and /._=:,@+-", ErrConfig, host, a)
+			}
 		}
 	}
 	return c, nil
@@ -166,5 +183,9 @@ func nodeAddr(i int) netip.Addr {
 	a[3] = byte(10 + i)
 	return netip.AddrFrom4(a)
 }
+
+// NodeAddr is node i's address on the lab bridge, known before the lab is up (for
+// certificates and listeners in DaemonArgs).
+func NodeAddr(i int) string { return nodeAddr(i).String() }
 
 func withMask(a netip.Addr) string { return netip.PrefixFrom(a, subnet.Bits()).String() }

@@ -19,8 +19,8 @@ import (
 // tini. The fresh tmpfs on /run gives the node its own /var/run/docker.sock for its containers
 // and its own exec-root (/var/run/docker), so nothing of it shows on the host and a restart
 // starts clean, as after a reboot. /etc/docker gets the node's own directory so each engine
-// makes its own key.json instead of sharing the host's.
-func script(n *Node, initBin string) string {
+// makes its own key.json instead of sharing the host's. extra are Config.DaemonArgs of the node.
+func script(n *Node, initBin string, extra ...string) string {
 	args := []string{
 		"dockerd",
 		"--config-file", filepath.Join(n.Dir, "daemon.json"),
@@ -29,6 +29,7 @@ func script(n *Node, initBin string) string {
 		"-H", "unix://" + n.Socket,
 		"--bridge=none", "--iptables=false", "--ip-masq=false",
 	}
+	args = append(args, extra...)
 	return strings.Join([]string{
 		"set -e",
 		"hostname " + n.Hostname,
@@ -70,7 +71,7 @@ func (l *Lab) spawn(ctx context.Context, n *Node) error {
 
 	cmd := exec.Command("nsenter", "--net="+filepath.Join(netnsDir, n.Netns), "--",
 		"unshare", "--uts", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "--",
-		"sh", "-c", script(n, initBin))
+		"sh", "-c", script(n, initBin, l.cfg.DaemonArgs[n.Hostname]...))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: the node outlives the CLI that started it and ignores its terminal.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -20,7 +20,12 @@ func main() {
 		// restores the default action, so a second signal ends the process at once.
 		stop()
 	}()
-	code := execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	var code int
+	if isPlugin(os.Args[0]) {
+		code = newApp(os.Stdin, os.Stdout, os.Stderr).executePlugin(ctx, os.Args[1:])
+	} else {
+		code = execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	}
 	stop()
 	os.Exit(code)
 }
@@ -43,7 +48,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	root.SetErr(a.stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	a.flushLog()
-	return exitCode(a.stderr, cmd, err)
+	return exitCode(a.stderr, cmd, a.explainTLS(err))
 }
 
 // exitCode reports err on stderr and picks the exit code. Commands return *exitError for
@@ -61,6 +66,7 @@ func exitCode(stderr io.Writer, cmd *cobra.Command, err error) int {
 	}
 	path := "swarmtopo"
 	if cmd != nil {
+		// CommandPath starts with the root's display name: "docker topology" in plugin mode.
 		path = cmd.CommandPath()
 	}
 	fmt.Fprintf(stderr, "Error: %v\nRun '%s --help' for usage.\n", err, path)

@@ -2,11 +2,13 @@ package main
 
 import (
 	"io"
+	"os"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"github.com/swarmtopo/swarmtopo/controller"
+	"github.com/swarmtopo/swarmtopo/dockercontext"
 )
 
 // dockerClient is what the commands need of a Docker connection: the controller's narrow
@@ -27,6 +29,13 @@ type app struct {
 	log       logr.Logger
 	flushLog  func()
 
+	// conn holds the docker CLI's connection flags; endpoint is what connect resolved them to.
+	conn     dockercontext.Options
+	endpoint *dockercontext.Endpoint
+	getenv   func(string) string
+	// displayName is how usage and help name the root command: "docker topology" in plugin mode.
+	displayName string
+
 	newDocker func() (dockerClient, error)
 	now       func() time.Time
 	// tune, if set, adjusts the controller's options before it starts (tests: poll faster).
@@ -34,17 +43,20 @@ type app struct {
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
-	return &app{
-		stdin:     stdin,
-		stdout:    stdout,
-		stderr:    stderr,
-		logLevel:  enumValue{value: "info", allowed: logLevels},
-		logFormat: enumValue{allowed: logFormats},
-		log:       logr.Discard(),
-		flushLog:  func() {},
-		newDocker: func() (dockerClient, error) { return controller.NewDockerFromEnv() },
-		now:       time.Now,
+	a := &app{
+		stdin:       stdin,
+		stdout:      stdout,
+		stderr:      stderr,
+		logLevel:    enumValue{value: "info", allowed: logLevels},
+		logFormat:   enumValue{allowed: logFormats},
+		log:         logr.Discard(),
+		flushLog:    func() {},
+		getenv:      os.Getenv,
+		displayName: "swarmtopo",
+		now:         time.Now,
 	}
+	a.newDocker = a.connect
+	return a
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -70,14 +82,16 @@ Exit codes of plan and run: 0 converged, 1 error, 2 steps pending, 3 blocked.`,
 		},
 	}
 	root.SetVersionTemplate(versionText())
+	root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: a.displayName}
 
 	pf := root.PersistentFlags()
 	pf.Var(&a.logLevel, "log-level", "log level on stderr: debug|info|warn|error")
 	pf.Var(&a.logFormat, "log-format", "log format on stderr: json|console (default console on a terminal, else json)")
 	_ = root.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions(logLevels, cobra.ShellCompDirectiveNoFileComp))
 	_ = root.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions(logFormats, cobra.ShellCompDirectiveNoFileComp))
+	addConnectionFlags(pf, &a.conn)
 
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.runCmd(), a.statusCmd(), a.healthcheckCmd(), a.versionCmd(),
+	root.AddCommand(a.validateCmd(), a.planCmd(), a.runCmd(), a.statusCmd(), a.healthcheckCmd(), a.versionCmd(), a.metadataCmd(),
 		a.maintenanceCmd(), a.exportCmd())
 	return root
 }
