@@ -23,6 +23,15 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 			p.Warnings = append(p.Warnings, msg)
 		}
 	}
+	unmet := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if !slices.Contains(p.Warnings, msg) {
+			p.Warnings = append(p.Warnings, msg)
+		}
+		if !slices.Contains(p.Unmet, msg) {
+			p.Unmet = append(p.Unmet, msg)
+		}
+	}
 	zoneLabel := sp.ZoneLabelOrDefault()
 
 	nodes := make([]*planNode, len(s.Nodes))
@@ -36,6 +45,9 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 		}
 		return nodes[i].ID < nodes[j].ID
 	})
+	for i, n := range nodes {
+		n.idx = i
+	}
 	p.Before = summarize(s.Nodes, zoneLabel)
 
 	if reason := blockedReason(&s, nodes); reason != "" {
@@ -73,7 +85,7 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 		}
 	}
 
-	tg := chooseTarget(sp, nodes, s.Self, warn)
+	tg := chooseTarget(sp, nodes, s.Self, notes{warn: warn, unmet: unmet})
 	steps := labelSteps
 	steps = append(steps, orderSteps(sp, nodes, tg, s.Self)...)
 	p.Steps = keepQuorum(steps, &s, sp, warn)

@@ -218,7 +218,7 @@ func TestPropertyApplyingThePlanThenPlanningAgainYieldsNothing(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Compute again: %v", err)
 		}
-		if !again.Converged() {
+		if !again.Idle() {
 			t.Fatalf("plan: %s\nplanning again: blocked=%q steps=%s inFlight=%v\nswarm:%s\nspec: %+v", stepList(p), again.Blocked, stepList(again), again.InFlight, describe(s), tp.Spec)
 		}
 	})
