@@ -49,9 +49,11 @@ and re-lists every --resync. SIGTERM or SIGINT stops it cleanly (exit 0) once th
 has settled or been given up; a second signal ends it at once.
 
 --once applies steps until the swarm has converged or the plan is blocked, prints the final
-plan, and exits 0 converged, 3 blocked, 1 error.
+plan, and exits 0 converged, 3 blocked, 4 as close as the nodes allow but the file cannot be
+met, 1 error.
 --dry-run makes no change at all: each pass prints the plan on stdout. With --once it does a
-single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 1 error.`,
+single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 4 cannot be met,
+1 error.`,
 		Example: `  swarmtopo run -f prod.yaml
   swarmtopo run -f prod.yaml --once -o json
   swarmtopo run -f prod.yaml --dry-run --resync 1m`,
