@@ -25,10 +25,11 @@ const (
 // planNode is one node as the planner reasons about it.
 type planNode struct {
 	*Node
-	idx    int               // position in the planner's hostname order
-	zone   string            // zone once label steps are applied
-	labels map[string]string // labels once label steps are applied
-	class  class
+	idx  int    // position in the planner's hostname order
+	zone string // zone once label steps are applied
+	// labelChange is the node's label step, nil without one; see label.
+	labelChange *LabelChange
+	class       class
 }
 
 // seatHolder reports whether the node counts toward the current manager set.
@@ -122,7 +123,7 @@ func eligible(sp *spec.Spec, nodes []*planNode, zoned bool) eligibility {
 			}
 		}
 		switch {
-		case !selectorMatches(sp.Managers.Selector, n.labels):
+		case !n.matches(sp.Managers.Selector):
 			el.why[n.idx] = "it does not match spec.managers.selector"
 		case zoned && n.zone == "":
 			el.why[n.idx] = fmt.Sprintf("it has no %s label while other nodes have one", sp.ZoneLabelOrDefault())

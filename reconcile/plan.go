@@ -58,14 +58,17 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 		return p, nil
 	}
 
-	var labelSteps []Step
+	var (
+		labelSteps []Step
+		reason     string
+	)
+	lb := newLabeler(sp, zoneLabel)
 	for _, n := range nodes {
-		lp := planLabels(sp, zoneLabel, n.Node, warn)
-		n.labels = lp.after
-		n.zone = lp.after[zoneLabel]
-		if lp.change != nil {
+		n.labelChange, reason = lb.plan(n.Node, warn)
+		n.zone = n.label(zoneLabel)
+		if n.labelChange != nil {
 			labelSteps = append(labelSteps, Step{Action: ActionLabel, Node: n.ID, Hostname: n.Hostname,
-				Zone: n.zone, Labels: lp.change, Reason: labelReason(lp.change)})
+				Zone: n.zone, Labels: n.labelChange, Reason: reason})
 		}
 	}
 	for _, n := range nodes {
