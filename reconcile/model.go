@@ -10,17 +10,24 @@ import (
 // model is the swarm as the quorum model tracks it while a plan is replayed: one step at a
 // time, in place, so that replaying a plan costs what the plan costs, not steps × nodes.
 type model struct {
-	nodes    []Node
+	nodes []Node
+	// index maps node IDs to positions in nodes. It is never written once made, so models of
+	// the same nodes share it; a removed node is marked gone instead.
 	index    map[string]int
 	gone     map[int]bool
 	raft     raftState
 	inFlight map[string]bool
+	// labels says whether label steps change the model's labels. Replays that only check
+	// quorum turn it off: labels decide no check, and copying them is most of a replay's cost.
+	labels bool
 }
 
-func newModel(nodes []Node) *model {
-	m := &model{nodes: slices.Clone(nodes), index: make(map[string]int, len(nodes)), gone: map[int]bool{}, inFlight: map[string]bool{}}
+func newModel(nodes []Node) *model { return newModelOf(nodes, indexOf(nodes), true) }
+
+// newModelOf models a copy of nodes; index must be indexOf(nodes) or of nodes in the same order.
+func newModelOf(nodes []Node, index map[string]int, labels bool) *model {
+	m := &model{nodes: slices.Clone(nodes), index: index, gone: map[int]bool{}, inFlight: map[string]bool{}, labels: labels}
 	for i := range m.nodes {
-		m.index[m.nodes[i].ID] = i
 		if RoleInFlight(&m.nodes[i]) {
 			m.inFlight[m.nodes[i].ID] = true
 		}
@@ -29,9 +36,17 @@ func newModel(nodes []Node) *model {
 	return m
 }
 
+func indexOf(nodes []Node) map[string]int {
+	index := make(map[string]int, len(nodes))
+	for i := range nodes {
+		index[nodes[i].ID] = i
+	}
+	return index
+}
+
 func (m *model) node(id string) *Node {
 	i, ok := m.index[id]
-	if !ok {
+	if !ok || m.gone[i] {
 		return nil
 	}
 	return &m.nodes[i]
@@ -55,7 +70,7 @@ func (m *model) result() []Node {
 // one has left the raft.
 func (m *model) apply(st Step) {
 	i, ok := m.index[st.Node]
-	if !ok {
+	if !ok || m.gone[i] {
 		return
 	}
 	n := &m.nodes[i]
@@ -68,7 +83,6 @@ func (m *model) apply(st Step) {
 	n.Version++
 	switch st.Action {
 	case ActionRemove:
-		delete(m.index, st.Node)
 		m.gone[i] = true
 		n.Member = false
 	case ActionPromote:
@@ -83,6 +97,9 @@ func (m *model) apply(st Step) {
 	case ActionDrain, ActionActivate, ActionPause:
 		n.Availability = availabilityOf(st.Action)
 	case ActionLabel:
+		if !m.labels {
+			break
+		}
 		labels := maps.Clone(n.Labels)
 		if labels == nil {
 			labels = map[string]string{}
@@ -164,9 +181,9 @@ func availabilityOf(a Action) spec.Availability {
 
 // verify replays the plan on the quorum model with the same check the controller runs before
 // every call, and fills in the fault tolerance of each step, the floor and the summaries.
-func verify(p *Plan, s *Snapshot, zoneLabel string) error {
-	start := Settle(s.Nodes)
-	final := newModel(start)
+// start is Settle(s.Nodes) and index indexOf(start).
+func verify(p *Plan, s *Snapshot, start []Node, index map[string]int, zoneLabel string) error {
+	final := newModelOf(start, index, false)
 	for _, st := range p.Steps {
 		final.apply(st)
 	}
@@ -174,7 +191,7 @@ func verify(p *Plan, s *Snapshot, zoneLabel string) error {
 	ftStart := memberState(start).ft()
 	p.Floor = min(ftBefore, ftStart, final.raft.ft())
 	p.LowestFaultTolerance = min(ftBefore, ftStart)
-	cur := newModel(start)
+	cur := newModelOf(start, index, false)
 	for i := range p.Steps {
 		st := &p.Steps[i]
 		if err := cur.check(*st, p.Floor); err != nil {
@@ -184,20 +201,44 @@ func verify(p *Plan, s *Snapshot, zoneLabel string) error {
 		st.FaultTolerance = cur.raft.ft()
 		p.LowestFaultTolerance = min(p.LowestFaultTolerance, st.FaultTolerance)
 	}
-	p.After = summarize(final.result(), zoneLabel)
+	p.After = summarize(final.result(), zoneLabel, zonesSet(p.Steps, zoneLabel))
 	return nil
+}
+
+// zonesSet returns the zone label each label step leaves on its node, by node ID: the replays
+// leave labels alone (see model.labels).
+func zonesSet(steps []Step, zoneLabel string) map[string]string {
+	var zones map[string]string
+	for _, st := range steps {
+		if st.Action != ActionLabel || st.Labels == nil {
+			continue
+		}
+		v, set := st.Labels.Add[zoneLabel]
+		if !set && !slices.Contains(st.Labels.Remove, zoneLabel) {
+			continue
+		}
+		if zones == nil {
+			zones = map[string]string{}
+		}
+		zones[st.Node] = v
+	}
+	return zones
 }
 
 // NoZone is the key under which a summary counts managers without a zone label.
 const NoZone = "(none)"
 
-// summarize counts the managers, reachable managers and managers per zone.
-func summarize(nodes []Node, zoneLabel string) Summary {
+// summarize counts the managers, reachable managers and managers per zone. zones, when it has
+// the node's ID, overrides the node's zone label.
+func summarize(nodes []Node, zoneLabel string, zones map[string]string) Summary {
 	r := memberState(nodes)
 	sum := Summary{Managers: r.members, Reachable: r.reachable, FaultTolerance: r.ft(), Zones: map[string]int{}}
 	for i := range nodes {
 		if nodes[i].Member {
-			z := nodes[i].Labels[zoneLabel]
+			z, ok := zones[nodes[i].ID]
+			if !ok {
+				z = nodes[i].Labels[zoneLabel]
+			}
 			if z == "" {
 				z = NoZone
 			}

@@ -48,9 +48,12 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	for i, n := range nodes {
 		n.idx = i
 	}
-	p.Before = summarize(s.Nodes, zoneLabel)
+	p.Before = summarize(s.Nodes, zoneLabel, nil)
+	// The replays start from the swarm once what is in flight has settled.
+	start := Settle(s.Nodes)
+	index := indexOf(start)
 
-	if reason := blockedReason(&s, nodes); reason != "" {
+	if reason := blockedReason(&s, start, nodes); reason != "" {
 		p.Blocked = reason
 		p.After = p.Before
 		p.Floor = p.Before.FaultTolerance
@@ -91,16 +94,17 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	tg := chooseTarget(sp, nodes, s.Self, notes{warn: warn, unmet: unmet})
 	steps := labelSteps
 	steps = append(steps, orderSteps(sp, nodes, tg, s.Self)...)
-	p.Steps = keepQuorum(steps, &s, sp, warn)
+	p.Steps = keepQuorum(steps, &s, start, index, sp, warn)
 
-	if err := verify(p, &s, zoneLabel); err != nil {
+	if err := verify(p, &s, start, index, zoneLabel); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
 // blockedReason says why no change may be made at all, or "".
-func blockedReason(s *Snapshot, nodes []*planNode) string {
+// start is Settle(s.Nodes).
+func blockedReason(s *Snapshot, start []Node, nodes []*planNode) string {
 	const advice = "Bring the unreachable managers back (restart their Docker daemon or machine). " +
 		"If they are lost for good, a human may run `docker swarm init --force-new-cluster` on a surviving manager as a last resort; swarmtopo never does."
 	if s.ClusterError != "" {
@@ -120,7 +124,7 @@ func blockedReason(s *Snapshot, nodes []*planNode) string {
 		return fmt.Sprintf("the swarm has lost quorum: %d of %d managers are reachable and %d are needed (unreachable: %s). No role change is possible. %s",
 			r.reachable, r.members, Quorum(r.members), strings.Join(down, ", "), advice)
 	}
-	if settled := memberState(Settle(s.Nodes)); settled.ft() < 0 {
+	if settled := memberState(start); settled.ft() < 0 {
 		// Swarm retries such a demotion every 5 s and refuses it while it would lose quorum;
 		// no other role change may start before it finishes.
 		var demoting []string
@@ -162,13 +166,13 @@ func labelReason(lc *LabelChange) string {
 // or what the file asks for: a target can count unreachable managers still inside their grace
 // period, and the count is not worth a step closer to losing quorum. The dropped node stays a
 // manager until a later pass finds the demote safe.
-func keepQuorum(steps []Step, s *Snapshot, sp *spec.Spec, warn func(string, ...any)) []Step {
-	start := Settle(s.Nodes)
+// start is Settle(s.Nodes) and index indexOf(start).
+func keepQuorum(steps []Step, s *Snapshot, start []Node, index map[string]int, sp *spec.Spec, warn func(string, ...any)) []Step {
 	count := sp.Managers.Count
 	guide := min(memberState(s.Nodes).ft(), memberState(start).ft(), FaultTolerance(count, count))
-	cur := newModel(start)
+	cur := newModelOf(start, index, false)
 	kept := map[string]bool{}
-	out := steps[:0:0]
+	out := make([]Step, 0, len(steps))
 	for _, st := range steps {
 		if kept[st.Node] {
 			continue // what follows a dropped demote: its availability or removal
