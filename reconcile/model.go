@@ -8,31 +8,35 @@ import (
 )
 
 // model is the swarm as the quorum model tracks it while a plan is replayed: one step at a
-// time, in place, so that replaying a plan costs what the plan costs, not steps × nodes.
+// time, in place, so that replaying a plan costs what the plan costs, not steps × nodes. The
+// nodes it starts from are shared and never written: a node a step changes is copied first.
 type model struct {
-	nodes []Node
-	// index maps node IDs to positions in nodes. It is never written once made, so models of
+	base []Node
+	// changed holds the copies of the nodes steps have changed, by position in base.
+	changed map[int]*Node
+	// index maps node IDs to positions in base. It is never written once made, so models of
 	// the same nodes share it; a removed node is marked gone instead.
 	index    map[string]int
 	gone     map[int]bool
 	raft     raftState
 	inFlight map[string]bool
-	// labels says whether label steps change the model's labels. Replays that only check
-	// quorum turn it off: labels decide no check, and copying them is most of a replay's cost.
-	labels bool
+	// full says whether label steps are played. Replays that only check quorum turn it off:
+	// a label step changes no role, availability or membership, and playing it would copy
+	// every labelled node.
+	full bool
 }
 
 func newModel(nodes []Node) *model { return newModelOf(nodes, indexOf(nodes), true) }
 
-// newModelOf models a copy of nodes; index must be indexOf(nodes) or of nodes in the same order.
-func newModelOf(nodes []Node, index map[string]int, labels bool) *model {
-	m := &model{nodes: slices.Clone(nodes), index: index, gone: map[int]bool{}, inFlight: map[string]bool{}, labels: labels}
-	for i := range m.nodes {
-		if RoleInFlight(&m.nodes[i]) {
-			m.inFlight[m.nodes[i].ID] = true
+// newModelOf models nodes, which it never changes; index must be indexOf(nodes).
+func newModelOf(nodes []Node, index map[string]int, full bool) *model {
+	m := &model{base: nodes, changed: map[int]*Node{}, index: index, gone: map[int]bool{}, inFlight: map[string]bool{}, full: full}
+	for i := range nodes {
+		if RoleInFlight(&nodes[i]) {
+			m.inFlight[nodes[i].ID] = true
 		}
 	}
-	m.raft = memberState(m.nodes)
+	m.raft = memberState(nodes)
 	return m
 }
 
@@ -44,36 +48,73 @@ func indexOf(nodes []Node) map[string]int {
 	return index
 }
 
+// at is node i as it is now, to read.
+func (m *model) at(i int) *Node {
+	if n, ok := m.changed[i]; ok {
+		return n
+	}
+	return &m.base[i]
+}
+
+// mut is node i as it is now, to change.
+func (m *model) mut(i int) *Node {
+	if n, ok := m.changed[i]; ok {
+		return n
+	}
+	n := m.base[i]
+	m.changed[i] = &n
+	return &n
+}
+
 func (m *model) node(id string) *Node {
 	i, ok := m.index[id]
 	if !ok || m.gone[i] {
 		return nil
 	}
-	return &m.nodes[i]
+	return m.at(i)
 }
 
 // result returns the nodes as they are now.
 func (m *model) result() []Node {
-	if len(m.gone) == 0 {
-		return m.nodes
-	}
-	out := make([]Node, 0, len(m.nodes)-len(m.gone))
-	for i := range m.nodes {
+	out := make([]Node, 0, len(m.base)-len(m.gone))
+	for i := range m.base {
 		if !m.gone[i] {
-			out = append(out, m.nodes[i])
+			out = append(out, *m.at(i))
 		}
 	}
 	return out
+}
+
+// electLeader moves leadership on when the leader has left.
+func (m *model) electLeader() {
+	// As electLeader on a slice: the first member that leads keeps it, members before it and
+	// non-members lose it; with no leading member the first reachable one leads.
+	for i := range m.base {
+		n := m.at(i)
+		if !n.Member {
+			if n.Leader {
+				m.mut(i).Leader = false
+			}
+		} else if n.Leader {
+			return
+		}
+	}
+	for i := range m.base {
+		if n := m.at(i); n.Member && n.Reachability == ReachabilityReachable {
+			m.mut(i).Leader = true
+			return
+		}
+	}
 }
 
 // apply plays one step as it is once settled: a promoted node is a reachable member, a demoted
 // one has left the raft.
 func (m *model) apply(st Step) {
 	i, ok := m.index[st.Node]
-	if !ok || m.gone[i] {
+	if !ok || m.gone[i] || (st.Action == ActionLabel && !m.full) {
 		return
 	}
-	n := &m.nodes[i]
+	n := m.mut(i)
 	if n.Member {
 		m.raft.members--
 		if n.Reachability == ReachabilityReachable {
@@ -97,9 +138,6 @@ func (m *model) apply(st Step) {
 	case ActionDrain, ActionActivate, ActionPause:
 		n.Availability = availabilityOf(st.Action)
 	case ActionLabel:
-		if !m.labels {
-			break
-		}
 		labels := maps.Clone(n.Labels)
 		if labels == nil {
 			labels = map[string]string{}
@@ -122,7 +160,7 @@ func (m *model) apply(st Step) {
 	}
 	if !n.Member && n.Leader {
 		n.Leader = false
-		electLeader(m.nodes)
+		m.electLeader()
 	}
 }
 
@@ -182,11 +220,8 @@ func availabilityOf(a Action) spec.Availability {
 // verify replays the plan on the quorum model with the same check the controller runs before
 // every call, and fills in the fault tolerance of each step, the floor and the summaries.
 // start is Settle(s.Nodes) and index indexOf(start).
-func verify(p *Plan, s *Snapshot, start []Node, index map[string]int, zoneLabel string) error {
-	final := newModelOf(start, index, false)
-	for _, st := range p.Steps {
-		final.apply(st)
-	}
+// final is the model once every step is played (keepQuorum's).
+func verify(p *Plan, s *Snapshot, start []Node, index map[string]int, final *model, zoneLabel string) error {
 	ftBefore := memberState(s.Nodes).ft()
 	ftStart := memberState(start).ft()
 	p.Floor = min(ftBefore, ftStart, final.raft.ft())
@@ -201,7 +236,7 @@ func verify(p *Plan, s *Snapshot, start []Node, index map[string]int, zoneLabel 
 		st.FaultTolerance = cur.raft.ft()
 		p.LowestFaultTolerance = min(p.LowestFaultTolerance, st.FaultTolerance)
 	}
-	p.After = summarize(final.result(), zoneLabel, zonesSet(p.Steps, zoneLabel))
+	p.After = final.summarize(zoneLabel, zonesSet(p.Steps, zoneLabel))
 	return nil
 }
 
@@ -225,6 +260,28 @@ func zonesSet(steps []Step, zoneLabel string) map[string]string {
 	return zones
 }
 
+// summarize is summarize of m.result(), without making it.
+func (m *model) summarize(zoneLabel string, zones map[string]string) Summary {
+	sum := Summary{Managers: m.raft.members, Reachable: m.raft.reachable, FaultTolerance: m.raft.ft(), Zones: map[string]int{}}
+	for i := range m.base {
+		if n := m.at(i); n.Member && !m.gone[i] {
+			sum.Zones[zoneOf(n, zoneLabel, zones)]++
+		}
+	}
+	return sum
+}
+
+func zoneOf(n *Node, zoneLabel string, zones map[string]string) string {
+	z, ok := zones[n.ID]
+	if !ok {
+		z = n.Labels[zoneLabel]
+	}
+	if z == "" {
+		z = NoZone
+	}
+	return z
+}
+
 // NoZone is the key under which a summary counts managers without a zone label.
 const NoZone = "(none)"
 
@@ -235,14 +292,7 @@ func summarize(nodes []Node, zoneLabel string, zones map[string]string) Summary 
 	sum := Summary{Managers: r.members, Reachable: r.reachable, FaultTolerance: r.ft(), Zones: map[string]int{}}
 	for i := range nodes {
 		if nodes[i].Member {
-			z, ok := zones[nodes[i].ID]
-			if !ok {
-				z = nodes[i].Labels[zoneLabel]
-			}
-			if z == "" {
-				z = NoZone
-			}
-			sum.Zones[z]++
+			sum.Zones[zoneOf(&nodes[i], zoneLabel, zones)]++
 		}
 	}
 	return sum

@@ -94,9 +94,10 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	tg := chooseTarget(sp, nodes, s.Self, notes{warn: warn, unmet: unmet})
 	steps := labelSteps
 	steps = append(steps, orderSteps(sp, nodes, tg, s.Self)...)
-	p.Steps = keepQuorum(steps, &s, start, index, sp, warn)
+	var final *model
+	p.Steps, final = keepQuorum(steps, &s, start, index, sp, warn)
 
-	if err := verify(p, &s, start, index, zoneLabel); err != nil {
+	if err := verify(p, &s, start, index, final, zoneLabel); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -166,13 +167,16 @@ func labelReason(lc *LabelChange) string {
 // or what the file asks for: a target can count unreachable managers still inside their grace
 // period, and the count is not worth a step closer to losing quorum. The dropped node stays a
 // manager until a later pass finds the demote safe.
-// start is Settle(s.Nodes) and index indexOf(start).
-func keepQuorum(steps []Step, s *Snapshot, start []Node, index map[string]int, sp *spec.Spec, warn func(string, ...any)) []Step {
+// start is Settle(s.Nodes) and index indexOf(start). It filters steps in place, and returns
+// them with the model once they are all played.
+func keepQuorum(steps []Step, s *Snapshot, start []Node, index map[string]int, sp *spec.Spec, warn func(string, ...any)) ([]Step, *model) {
 	count := sp.Managers.Count
 	guide := min(memberState(s.Nodes).ft(), memberState(start).ft(), FaultTolerance(count, count))
 	cur := newModelOf(start, index, false)
 	kept := map[string]bool{}
-	out := make([]Step, 0, len(steps))
+	// Each step gives at most one (a dropped demote gives its availability step instead), so
+	// out never overtakes the step being read.
+	out := steps[:0]
 	for _, st := range steps {
 		if kept[st.Node] {
 			continue // what follows a dropped demote: its availability or removal
@@ -196,5 +200,5 @@ func keepQuorum(steps []Step, s *Snapshot, start []Node, index map[string]int, s
 		cur.apply(st)
 		out = append(out, st)
 	}
-	return out
+	return out, cur
 }
