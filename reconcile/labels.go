@@ -15,19 +15,27 @@ import (
 const ManagedLabelsKey = "dev.swarmtopo.managed-labels"
 
 // labeler works out the label change of each node. A plan is made on every pass, and a label
-// rule usually gives thousands of nodes the same change, so the scratch space is reused from
-// node to node and equal changes are one LabelChange (and one reason) shared by their steps.
+// rule usually gives thousands of nodes the same change, so what the rules want is worked out
+// once per set of matching rules, the scratch space is reused from node to node, and equal
+// changes are one LabelChange (and one reason) shared by their steps.
 type labeler struct {
 	sp        *spec.Spec
 	zoneLabel string
 	zoneNames []string // spec.zones, sorted
 
-	// Scratch, reset for every node.
-	desired                    map[string]string
-	prev, add, remove, managed []string
-	marker, key                []byte
-
+	wants  map[string]*want // by which zone and rules match
 	shared map[string]sharedChange
+
+	// Scratch, reset for every node.
+	desired      map[string]string
+	prev, remove []string
+	sig, key     []byte
+}
+
+// want is what a set of matching rules asks of a node's labels.
+type want struct {
+	keys, values []string // sorted by key
+	marker       string   // the managed-labels value: the keys, joined by commas
 }
 
 type sharedChange struct {
@@ -37,74 +45,66 @@ type sharedChange struct {
 
 func newLabeler(sp *spec.Spec, zoneLabel string) *labeler {
 	return &labeler{sp: sp, zoneLabel: zoneLabel, zoneNames: sortedKeys(sp.Zones),
-		desired: map[string]string{}, shared: map[string]sharedChange{}}
+		wants: map[string]*want{}, shared: map[string]sharedChange{}, desired: map[string]string{}}
 }
 
 // plan returns the label change for n, nil when its labels are already what the file wants,
 // and the reason of the step. The change may be shared with other nodes: it is read-only.
 func (l *labeler) plan(n *Node, warn func(string, ...any)) (*LabelChange, string) {
-	clear(l.desired)
-	keepZone := l.desireZone(n, warn)
-	for _, rule := range l.sp.Labels {
+	zone, keepZone := l.zoneOf(n, warn)
+	l.sig = binary.AppendUvarint(l.sig[:0], uint64(zone+1))
+	for i, rule := range l.sp.Labels {
 		if anyMatch(rule.Hostnames, n.Hostname) {
-			maps.Copy(l.desired, rule.Set)
+			l.sig = binary.AppendUvarint(l.sig, uint64(i))
 		}
+	}
+	w, ok := l.wants[string(l.sig)]
+	if !ok {
+		w = l.want(zone, l.sig)
+		l.wants[string(l.sig)] = w
 	}
 
 	l.prev = appendManagedKeys(l.prev[:0], n.Labels)
-	l.add, l.remove, l.managed = l.add[:0], l.remove[:0], l.managed[:0]
-	for k, v := range l.desired {
-		if cur, ok := n.Labels[k]; !ok || cur != v {
-			l.add = append(l.add, k)
-		}
-		l.managed = append(l.managed, k)
-	}
+	l.remove = l.remove[:0]
 	for _, k := range l.prev {
-		if _, want := l.desired[k]; want || (keepZone && k == l.zoneLabel) {
+		if _, wanted := slices.BinarySearch(w.keys, k); wanted || (keepZone && k == l.zoneLabel) {
 			continue
 		}
 		if _, present := n.Labels[k]; present {
 			l.remove = append(l.remove, k)
 		}
 	}
+	marker := w.marker
 	if keepZone && slices.Contains(l.prev, l.zoneLabel) {
-		l.managed = append(l.managed, l.zoneLabel)
-	}
-	slices.Sort(l.managed)
-	l.marker = l.marker[:0]
-	for i, k := range l.managed {
-		if i > 0 {
-			l.marker = append(l.marker, ',')
-		}
-		l.marker = append(l.marker, k...)
+		// Two zones claim the node and swarmtopo set its zone before: it keeps managing it.
+		marker = strings.Join(slices.Sorted(slices.Values(append(slices.Clone(w.keys), l.zoneLabel))), ",")
 	}
 	setMarker := false
-	if cur, ok := n.Labels[ManagedLabelsKey]; len(l.marker) == 0 && ok {
+	if cur, ok := n.Labels[ManagedLabelsKey]; marker == "" && ok {
 		l.remove = append(l.remove, ManagedLabelsKey)
-	} else if len(l.marker) > 0 && cur != string(l.marker) {
+	} else if marker != "" && cur != marker {
 		setMarker = true
-		l.add = append(l.add, ManagedLabelsKey)
-	}
-	if len(l.add) == 0 && len(l.remove) == 0 {
-		return nil, ""
-	}
-	slices.Sort(l.add)
-	slices.Sort(l.remove)
-	value := func(k string) []byte {
-		if k == ManagedLabelsKey && setMarker {
-			return l.marker
-		}
-		return []byte(l.desired[k])
 	}
 
-	// The key spells the change unambiguously: every string with its length in front.
-	l.key = binary.AppendUvarint(l.key[:0], uint64(len(l.add)))
-	for _, k := range l.add {
-		l.key = appendString(l.key, k)
-		v := value(k)
-		l.key = binary.AppendUvarint(l.key, uint64(len(v)))
-		l.key = append(l.key, v...)
+	// The key spells the change unambiguously: the rules' want, which of its keys change, the
+	// marker if it changes, and the keys removed, every string with its length in front.
+	l.key = appendString(l.key[:0], string(l.sig))
+	adds := 0
+	for i, k := range w.keys {
+		if cur, ok := n.Labels[k]; !ok || cur != w.values[i] {
+			l.key = binary.AppendUvarint(l.key, uint64(i+1))
+			adds++
+		}
 	}
+	l.key = append(l.key, 0)
+	if setMarker {
+		l.key = appendString(append(l.key, 1), marker)
+		adds++
+	}
+	if adds == 0 && len(l.remove) == 0 {
+		return nil, ""
+	}
+	slices.Sort(l.remove)
 	for _, k := range l.remove {
 		l.key = appendString(l.key, k)
 	}
@@ -112,10 +112,15 @@ func (l *labeler) plan(n *Node, warn func(string, ...any)) (*LabelChange, string
 		return c.change, c.reason
 	}
 	lc := &LabelChange{}
-	if len(l.add) > 0 {
-		lc.Add = make(map[string]string, len(l.add))
-		for _, k := range l.add {
-			lc.Add[k] = string(value(k))
+	if adds > 0 {
+		lc.Add = make(map[string]string, adds)
+		for i, k := range w.keys {
+			if cur, ok := n.Labels[k]; !ok || cur != w.values[i] {
+				lc.Add[k] = w.values[i]
+			}
+		}
+		if setMarker {
+			lc.Add[ManagedLabelsKey] = marker
 		}
 	}
 	if len(l.remove) > 0 {
@@ -126,36 +131,51 @@ func (l *labeler) plan(n *Node, warn func(string, ...any)) (*LabelChange, string
 	return c.change, c.reason
 }
 
-// desireZone puts the zone spec.zones gives the node in desired. It reports whether the node's
-// zone label is to be left as it is because two zones claim the node.
-func (l *labeler) desireZone(n *Node, warn func(string, ...any)) bool {
-	if len(l.zoneNames) == 0 {
-		return false
+// want works out what spec.zones (zone, an index into zoneNames, or -1) and the rules listed in
+// sig ask for: rules in file order, a later one winning.
+func (l *labeler) want(zone int, sig []byte) *want {
+	clear(l.desired)
+	if zone >= 0 {
+		l.desired[l.zoneLabel] = l.zoneNames[zone]
 	}
-	found, zone := 0, ""
-	for _, z := range l.zoneNames {
+	_, n := binary.Uvarint(sig)
+	for rest := sig[n:]; len(rest) > 0; rest = rest[n:] {
+		var i uint64
+		i, n = binary.Uvarint(rest)
+		maps.Copy(l.desired, l.sp.Labels[i].Set)
+	}
+	w := &want{keys: slices.Sorted(maps.Keys(l.desired))}
+	for _, k := range w.keys {
+		w.values = append(w.values, l.desired[k])
+	}
+	w.marker = strings.Join(w.keys, ",")
+	return w
+}
+
+// zoneOf returns the index in zoneNames of the zone spec.zones gives the node, -1 for none. It
+// reports whether the node's zone label is to be left as it is because two zones claim it.
+func (l *labeler) zoneOf(n *Node, warn func(string, ...any)) (int, bool) {
+	found, zone := 0, -1
+	for i, z := range l.zoneNames {
 		if anyMatch(l.sp.Zones[z], n.Hostname) {
 			if found++; found == 1 {
-				zone = z
+				zone = i
 			}
 		}
 	}
-	switch {
-	case found == 1:
-		l.desired[l.zoneLabel] = zone
-	case found > 1:
-		// Two zones claim the node: guessing would move managers on a typo, so leave it.
-		var ambiguous []string
-		for _, z := range l.zoneNames {
-			if anyMatch(l.sp.Zones[z], n.Hostname) {
-				ambiguous = append(ambiguous, z)
-			}
-		}
-		warn("node %s matches the hostname rules of zones %s; its %s label is left as it is",
-			n.Hostname, strings.Join(ambiguous, ", "), l.zoneLabel)
-		return true
+	if found <= 1 {
+		return zone, false
 	}
-	return false
+	// Two zones claim the node: guessing would move managers on a typo, so leave it.
+	var ambiguous []string
+	for _, z := range l.zoneNames {
+		if anyMatch(l.sp.Zones[z], n.Hostname) {
+			ambiguous = append(ambiguous, z)
+		}
+	}
+	warn("node %s matches the hostname rules of zones %s; its %s label is left as it is",
+		n.Hostname, strings.Join(ambiguous, ", "), l.zoneLabel)
+	return -1, true
 }
 
 func appendString(b []byte, s string) []byte {
