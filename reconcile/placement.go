@@ -338,14 +338,21 @@ func splitCandidates(ns []*planNode, sp *spec.Spec, self string) (holders, spare
 			return 4
 		}
 	}
-	// A node whose demotion is in flight is promoted again only when no other will do.
-	sort.SliceStable(spare, func(i, j int) bool { return spare[i].class != classDemoting && spare[j].class == classDemoting })
-	sort.SliceStable(holders, func(i, j int) bool { return rank(holders[i]) < rank(holders[j]) })
+	slices.SortStableFunc(holders, func(a, b *planNode) int { return rank(a) - rank(b) })
+	// A node that already has the managers' availability needs one step less; a node whose
+	// demotion is in flight is promoted again only when no other will do.
 	want := sp.Managers.Availability
-	sort.SliceStable(spare, func(i, j int) bool {
-		// A node that already has the managers' availability needs one step less.
-		return want != "" && spare[i].Availability == want && spare[j].Availability != want
-	})
+	spareRank := func(n *planNode) int {
+		r := 0
+		if want == "" || n.Availability != want {
+			r += 2
+		}
+		if n.class == classDemoting {
+			r++
+		}
+		return r
+	}
+	slices.SortStableFunc(spare, func(a, b *planNode) int { return spareRank(a) - spareRank(b) })
 	return holders, spare
 }
 

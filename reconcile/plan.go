@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/swarmtopo/swarmtopo/spec"
@@ -35,22 +34,24 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	zoneLabel := sp.ZoneLabelOrDefault()
 
 	nodes := make([]*planNode, len(s.Nodes))
+	pns := make([]planNode, len(s.Nodes))
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
-		nodes[i] = &planNode{Node: n, class: classify(n, &s, sp.Policy.ReplaceUnreachableAfter)}
+		pns[i] = planNode{Node: n, class: classify(n, &s, sp.Policy.ReplaceUnreachableAfter)}
+		nodes[i] = &pns[i]
 	}
-	sort.SliceStable(nodes, func(i, j int) bool {
-		if nodes[i].Hostname != nodes[j].Hostname {
-			return nodes[i].Hostname < nodes[j].Hostname
+	slices.SortStableFunc(nodes, func(a, b *planNode) int {
+		if c := strings.Compare(a.Hostname, b.Hostname); c != 0 {
+			return c
 		}
-		return nodes[i].ID < nodes[j].ID
+		return strings.Compare(a.ID, b.ID)
 	})
 	for i, n := range nodes {
 		n.idx = i
 	}
 	p.Before = summarize(s.Nodes, zoneLabel, nil)
 	// The replays start from the swarm once what is in flight has settled.
-	start := Settle(s.Nodes)
+	start := settled(s.Nodes)
 	index := indexOf(start)
 
 	if reason := blockedReason(&s, start, nodes); reason != "" {
@@ -62,16 +63,15 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	}
 
 	var (
-		labelSteps []Step
-		reason     string
+		labelReasons = make([]string, len(nodes))
+		labelled     int
 	)
 	lb := newLabeler(sp, zoneLabel)
 	for _, n := range nodes {
-		n.labelChange, reason = lb.plan(n.Node, warn)
+		n.labelChange, labelReasons[n.idx] = lb.plan(n.Node, warn)
 		n.zone = n.label(zoneLabel)
 		if n.labelChange != nil {
-			labelSteps = append(labelSteps, Step{Action: ActionLabel, Node: n.ID, Hostname: n.Hostname,
-				Zone: n.zone, Labels: n.labelChange, Reason: reason})
+			labelled++
 		}
 	}
 	for _, n := range nodes {
@@ -92,8 +92,15 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	}
 
 	tg := chooseTarget(sp, nodes, s.Self, notes{warn: warn, unmet: unmet})
-	steps := labelSteps
-	steps = append(steps, orderSteps(sp, nodes, tg, s.Self)...)
+	ordered := orderSteps(sp, nodes, tg, s.Self)
+	steps := make([]Step, 0, labelled+len(ordered))
+	for _, n := range nodes {
+		if n.labelChange != nil {
+			steps = append(steps, Step{Action: ActionLabel, Node: n.ID, Hostname: n.Hostname,
+				Zone: n.zone, Labels: n.labelChange, Reason: labelReasons[n.idx]})
+		}
+	}
+	steps = append(steps, ordered...)
 	var final *model
 	p.Steps, final = keepQuorum(steps, &s, start, index, sp, warn)
 
@@ -201,4 +208,21 @@ func keepQuorum(steps []Step, s *Snapshot, start []Node, index map[string]int, s
 		out = append(out, st)
 	}
 	return out, cur
+}
+
+// settled is Settle(nodes), or nodes themselves when settling changes nothing: no role change
+// in flight, and a member leads while no other node claims to. The planner never writes it.
+func settled(nodes []Node) []Node {
+	leads := false
+	for i := range nodes {
+		n := &nodes[i]
+		if RoleInFlight(n) || (n.Leader && (!n.Member || leads)) {
+			return Settle(nodes)
+		}
+		leads = leads || n.Leader
+	}
+	if !leads {
+		return Settle(nodes)
+	}
+	return nodes
 }
