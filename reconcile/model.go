@@ -16,7 +16,10 @@ type model struct {
 	changed map[int]*Node
 	// index maps node IDs to positions in base. It is never written once made, so models of
 	// the same nodes share it; a removed node is marked gone instead.
-	index    map[string]int
+	index map[string]int
+	// lastID and lastPos remember the last lookup: a replay checks a step, then plays it.
+	lastID   string
+	lastPos  int
 	gone     map[int]bool
 	raft     raftState
 	inFlight map[string]bool
@@ -66,9 +69,21 @@ func (m *model) mut(i int) *Node {
 	return &n
 }
 
+// pos is the position of the node with that ID, false when there is none (any more).
+func (m *model) pos(id string) (int, bool) {
+	i, ok := m.lastPos, m.lastID == id && id != ""
+	if !ok {
+		i, ok = m.index[id]
+		if ok {
+			m.lastID, m.lastPos = id, i
+		}
+	}
+	return i, ok && !m.gone[i]
+}
+
 func (m *model) node(id string) *Node {
-	i, ok := m.index[id]
-	if !ok || m.gone[i] {
+	i, ok := m.pos(id)
+	if !ok {
 		return nil
 	}
 	return m.at(i)
@@ -110,8 +125,11 @@ func (m *model) electLeader() {
 // apply plays one step as it is once settled: a promoted node is a reachable member, a demoted
 // one has left the raft.
 func (m *model) apply(st Step) {
-	i, ok := m.index[st.Node]
-	if !ok || m.gone[i] || (st.Action == ActionLabel && !m.full) {
+	if st.Action == ActionLabel && !m.full {
+		return
+	}
+	i, ok := m.pos(st.Node)
+	if !ok {
 		return
 	}
 	n := m.mut(i)

@@ -62,7 +62,7 @@ func classify(n *Node, snap *Snapshot, grace spec.Duration) class {
 
 // target is the chosen manager set and the reasons behind each change.
 type target struct {
-	keep     map[string]bool
+	keep     []bool // by planNode.idx: stays a manager
 	promote  []*planNode
 	demote   []*planNode
 	reasons  map[string]string // node ID -> reason of its role change
@@ -89,7 +89,7 @@ func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, say notes) *tar
 	el := eligible(sp, nodes, zoned)
 	byZone, holders, spare := candidates(sp, nodes, el, self)
 	seats := seatsPerZone(sp, nodes, zoned, byZone, holders, self, say)
-	t := &target{keep: map[string]bool{}, reasons: map[string]string{}, replaced: map[string]string{}}
+	t := &target{keep: make([]bool, len(nodes)), reasons: map[string]string{}, replaced: map[string]string{}}
 	chosen := t.fill(seats, byZone, holders, spare)
 	t.placeLeaving(nodes, el, sp.Managers.Count, chosen, say)
 	t.nameReplacements()
@@ -192,7 +192,7 @@ func (t *target) fill(seats map[string]int, byZone, holders, spare map[string][]
 		}
 		for i, n := range holders {
 			if i < want {
-				t.keep[n.ID] = true
+				t.keep[n.idx] = true
 				continue
 			}
 			t.demote = append(t.demote, n)
@@ -237,7 +237,7 @@ func (t *target) placeLeaving(nodes []*planNode, el eligibility, count, chosen i
 	for _, n := range leaving {
 		if shortfall > 0 {
 			shortfall--
-			t.keep[n.ID] = true
+			t.keep[n.idx] = true
 			if n.class == classFailed {
 				stuck = append(stuck, n)
 			} else {
@@ -265,7 +265,7 @@ func (t *target) placeLeaving(nodes []*planNode, el eligibility, count, chosen i
 func (t *target) releaseStuck(nodes, stuck []*planNode, say notes) int {
 	members, reachable := len(t.promote), len(t.promote)
 	for _, n := range nodes {
-		if t.keep[n.ID] {
+		if t.keep[n.idx] {
 			members++
 			if n.class != classGrace && n.class != classFailed {
 				reachable++
@@ -284,7 +284,7 @@ func (t *target) releaseStuck(nodes, stuck []*planNode, say notes) int {
 			say.unmet("manager %s is unreachable and no eligible node can replace it; it stays a manager", n.Hostname)
 			continue
 		}
-		delete(t.keep, n.ID)
+		t.keep[n.idx] = false
 		t.demote = append(t.demote, n)
 		t.reasons[n.ID] = "it is unreachable past the grace period, and a member that cannot vote only raises the quorum size"
 		say.unmet("manager %s is unreachable and no eligible node can replace it; it is demoted, which raises the fault tolerance from %d to %d, and spec.managers.count cannot be met",
