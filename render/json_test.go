@@ -109,3 +109,24 @@ func TestWritingLeavesThePlanAlone(t *testing.T) {
 		t.Errorf("Write changed the plan: %+v", p)
 	}
 }
+
+// The plan's JSON is indented by hand for speed; it must be what encoding/json's indent gives.
+func TestIndentJSONIsEncodingJSONIndent(t *testing.T) {
+	inputs := []string{`{}`, `[]`, `{"a":[],"b":{},"c":[1,{"d":"x,y:{}[]\"\\"}],"e":null}`, `"\u2028"`, `[[],[[]],{"":""}]`}
+	for _, plan := range jsonCases() {
+		b, err := json.Marshal(plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, string(b))
+	}
+	for _, in := range inputs {
+		var want bytes.Buffer
+		if err := json.Indent(&want, []byte(in+"\n"), "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		if got := indentJSON(nil, []byte(in+"\n")); string(got) != want.String() {
+			t.Errorf("indentJSON(%s)\n got %s\nwant %s", in, got, want.String())
+		}
+	}
+}
