@@ -10,9 +10,6 @@ import (
 func drained(s *spec.Spec)       { s.Managers.Availability = spec.AvailabilityDrain }
 func workersActive(s *spec.Spec) { s.Workers.Availability = spec.AvailabilityActive }
 func removeDown(s *spec.Spec)    { s.Policy.RemoveDownNodes = true }
-func shorthand(counts ...int) func(*spec.Spec) {
-	return func(s *spec.Spec) { s.Managers.Spread = spec.Spread{Mode: spec.SpreadShorthand, Counts: counts} }
-}
 func explicit(zones map[string]int) func(*spec.Spec) {
 	return func(s *spec.Spec) { s.Managers.Spread = spec.Spread{Mode: spec.SpreadExplicit, Zones: zones} }
 }
