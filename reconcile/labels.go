@@ -64,7 +64,8 @@ func (l *labeler) plan(n *Node, warn func(string, ...any)) (*LabelChange, string
 		l.wants[string(l.sig)] = w
 	}
 
-	l.prev = appendManagedKeys(l.prev[:0], n.Labels)
+	cur, hasMarker := n.Labels[ManagedLabelsKey]
+	l.prev = appendManagedKeys(l.prev[:0], cur)
 	l.remove = l.remove[:0]
 	for _, k := range l.prev {
 		if _, wanted := slices.BinarySearch(w.keys, k); wanted || (keepZone && k == l.zoneLabel) {
@@ -80,7 +81,7 @@ func (l *labeler) plan(n *Node, warn func(string, ...any)) (*LabelChange, string
 		marker = strings.Join(slices.Sorted(slices.Values(append(slices.Clone(w.keys), l.zoneLabel))), ",")
 	}
 	setMarker := false
-	if cur, ok := n.Labels[ManagedLabelsKey]; marker == "" && ok {
+	if marker == "" && hasMarker {
 		l.remove = append(l.remove, ManagedLabelsKey)
 	} else if marker != "" && cur != marker {
 		setMarker = true
@@ -193,9 +194,9 @@ func anyMatch(globs []string, hostname string) bool {
 	return false
 }
 
-// appendManagedKeys appends the keys swarmtopo recorded as its own.
-func appendManagedKeys(keys []string, labels map[string]string) []string {
-	v := labels[ManagedLabelsKey]
+// appendManagedKeys appends the keys swarmtopo recorded as its own in v, the value of the
+// ManagedLabelsKey label.
+func appendManagedKeys(keys []string, v string) []string {
 	if v == "" {
 		return keys
 	}
