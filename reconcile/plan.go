@@ -33,22 +33,7 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	}
 	zoneLabel := sp.ZoneLabelOrDefault()
 
-	nodes := make([]*planNode, len(s.Nodes))
-	pns := make([]planNode, len(s.Nodes))
-	for i := range s.Nodes {
-		n := &s.Nodes[i]
-		pns[i] = planNode{Node: n, class: classify(n, &s, sp.Policy.ReplaceUnreachableAfter)}
-		nodes[i] = &pns[i]
-	}
-	slices.SortStableFunc(nodes, func(a, b *planNode) int {
-		if c := strings.Compare(a.Hostname, b.Hostname); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	for i, n := range nodes {
-		n.idx = i
-	}
+	nodes := planNodes(&s, sp)
 	p.Before = summarize(s.Nodes, zoneLabel, nil)
 	// The replays start from the swarm once what is in flight has settled.
 	start := settled(s.Nodes)
@@ -62,34 +47,8 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 		return p, nil
 	}
 
-	var (
-		labelReasons = make([]string, len(nodes))
-		labelled     int
-	)
-	lb := newLabeler(sp, zoneLabel)
-	for _, n := range nodes {
-		n.labelChange, labelReasons[n.idx] = lb.plan(n.Node, warn)
-		n.zone = n.label(zoneLabel)
-		if n.labelChange != nil {
-			labelled++
-		}
-	}
-	for _, n := range nodes {
-		switch n.class {
-		case classPromoting:
-			if n.State == StateReady {
-				p.InFlight = append(p.InFlight, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleManager})
-			} else {
-				warn("node %s was asked to become a manager but is %s: swarm cannot take that back while it is away; "+
-					"it joins the managers when it returns, and is demoted then if the file does not want it", n.Hostname, n.State)
-			}
-		case classDemoting:
-			p.InFlight = append(p.InFlight, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleWorker})
-		case classGrace:
-			warn("manager %s is unreachable since %s; it is replaced once %s have passed",
-				n.Hostname, n.UnreachableSince.UTC().Format("15:04:05"), sp.Policy.ReplaceUnreachableAfter.Duration)
-		}
-	}
+	labelReasons, labelled := planLabels(sp, nodes, warn)
+	p.InFlight = inFlight(sp, nodes, warn)
 
 	tg := chooseTarget(sp, nodes, s.Self, notes{warn: warn, unmet: unmet})
 	ordered := orderSteps(sp, nodes, tg, s.Self)
@@ -108,6 +67,67 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// planNodes classifies the snapshot's nodes and puts them in hostname order, which is the
+// order of the plan's label and availability steps.
+func planNodes(s *Snapshot, sp *spec.Spec) []*planNode {
+	nodes := make([]*planNode, len(s.Nodes))
+	pns := make([]planNode, len(s.Nodes))
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		pns[i] = planNode{Node: n, class: classify(n, s, sp.Policy.ReplaceUnreachableAfter)}
+		nodes[i] = &pns[i]
+	}
+	slices.SortStableFunc(nodes, func(a, b *planNode) int {
+		if c := strings.Compare(a.Hostname, b.Hostname); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	for i, n := range nodes {
+		n.idx = i
+	}
+	return nodes
+}
+
+// planLabels gives each node its label change and its zone once labelled. It returns the
+// reasons of the label steps, by planNode.idx, and how many nodes have one.
+func planLabels(sp *spec.Spec, nodes []*planNode, warn func(string, ...any)) (reasons []string, labelled int) {
+	zoneLabel := sp.ZoneLabelOrDefault()
+	reasons = make([]string, len(nodes))
+	lb := newLabeler(sp, zoneLabel)
+	for _, n := range nodes {
+		n.labelChange, reasons[n.idx] = lb.plan(n.Node, warn)
+		n.zone = n.label(zoneLabel)
+		if n.labelChange != nil {
+			labelled++
+		}
+	}
+	return reasons, labelled
+}
+
+// inFlight lists the role changes swarm has not finished, and warns of those it cannot finish
+// and of managers waited for inside their grace period.
+func inFlight(sp *spec.Spec, nodes []*planNode, warn func(string, ...any)) []InFlight {
+	var out []InFlight
+	for _, n := range nodes {
+		switch n.class {
+		case classPromoting:
+			if n.State == StateReady {
+				out = append(out, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleManager})
+			} else {
+				warn("node %s was asked to become a manager but is %s: swarm cannot take that back while it is away; "+
+					"it joins the managers when it returns, and is demoted then if the file does not want it", n.Hostname, n.State)
+			}
+		case classDemoting:
+			out = append(out, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleWorker})
+		case classGrace:
+			warn("manager %s is unreachable since %s; it is replaced once %s have passed",
+				n.Hostname, n.UnreachableSince.UTC().Format("15:04:05"), sp.Policy.ReplaceUnreachableAfter.Duration)
+		}
+	}
+	return out
 }
 
 // blockedReason says why no change may be made at all, or "".
