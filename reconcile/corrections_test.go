@@ -3,6 +3,7 @@ package reconcile
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/swarmtopo/swarmtopo/spec"
 )
@@ -110,5 +111,27 @@ func TestTheCountWarningCountsOnlyEligibleNodes(t *testing.T) {
 	all := strings.Join(p.Warnings, "\n")
 	if want := "spec.managers.count wants 5 managers but only 2 nodes are eligible"; !strings.Contains(all, want) {
 		t.Fatalf("warnings %q, want %q", p.Warnings, want)
+	}
+}
+
+// Found by TestPropertyApplyingThePlanThenPlanningAgainYieldsNothing: two seats, zone a with a
+// reachable manager and the operator's own node whose promotion is in flight, zone b with a
+// manager inside its grace period, zone c with the leader. Keeping b and c or a and c cost the
+// same role changes; the plan kept b (the unreachable one), the floor then stopped the second
+// demote, and the next plan, with a's manager gone, chose a and c after all. Reachable
+// managers are now kept over unreachable ones among equally cheap targets.
+func TestAmongEquallyCheapTargetsReachableManagersAreKeptOverUnreachableOnes(t *testing.T) {
+	mgr := func(h, z string, f ...string) Node { n := node(h, z, f...); n.Labels["mgr"] = "yes"; return n }
+	s := snap(mgr("n00", "b", "U", "D"), mgr("n02", "c", "M", "L"), mgr("n06", "a", "M"), mgr("n08", "a", "P"))
+	s.Nodes[0].UnreachableSince = t0.Add(-time.Minute)
+	s.Self = "id-n08"
+	tp := topo(2, func(sp *spec.Spec) { sp.Managers.Selector = map[string]string{"mgr": "yes"} })
+	p := mustPlan(t, tp, s)
+	again := mustPlan(t, tp, applyAll(s, p))
+	if !again.Idle() {
+		t.Fatalf("plan %q, then %q: the second plan must have nothing left to do", stepList(p), stepList(again))
+	}
+	if got := managersByZone(applyAll(s, p)); got != "a:n06 c:n02" {
+		t.Errorf("managers after the plan = %s, want a:n06 c:n02", got)
 	}
 }

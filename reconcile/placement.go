@@ -163,15 +163,22 @@ func seatsPerZone(sp *spec.Spec, nodes []*planNode, zoned bool, byZone, holders 
 		}
 		return map[string]int{"": min(count, capacity[""])}
 	}
-	// Among plans with equally few role changes, keep the leader, then the operator's own node.
+	// Among plans with equally few role changes, keep the leader, then the operator's own node,
+	// then reachable managers rather than ones waited for in their grace period: a target that
+	// keeps the unreachable one over a reachable one may not be reachable without going below
+	// the floor, and once part of the plan has run the next plan would choose differently.
+	// Weights: see assignParts.
 	dropCost := func(z string, seats int) int {
 		c := 0
 		for _, n := range holders[z][min(seats, len(holders[z])):] {
 			if n.Leader {
-				c += 2
+				c += dropLeader
 			}
 			if n.ID == self {
-				c++
+				c += dropSelf
+			}
+			if n.class != classGrace {
+				c += dropReachable
 			}
 		}
 		return c
@@ -356,6 +363,16 @@ func splitCandidates(ns []*planNode, sp *spec.Spec, self string) (holders, spare
 	return holders, spare
 }
 
+// Tie-break weights of seatsPerZone's dropCost, in the units of assignParts' costs. Each weight
+// outweighs every sum of the ones below it (fewer than 1024 seat holders), and a role change
+// outweighs them all, so a tie-break never buys a role change.
+const (
+	dropReachable = 1
+	dropSelf      = 1 << 10
+	dropLeader    = 2 << 10
+	dropChange    = 1 << 13
+)
+
 // distribute decides how many managers each zone gets. dropCost breaks ties between equally
 // cheap choices (see seatsPerZone); warn says what of the spread cannot be met.
 func distribute(sp *spec.Spec, count int, capacity, keep map[string]int, dropCost func(string, int) int, warn func(string, ...any)) map[string]int {
@@ -425,9 +442,9 @@ func betterOverflow(a, b string, seats, keep map[string]int) bool {
 // are needed: a dynamic program over zones and the set of parts used. It returns zone -> part
 // (parts that no real zone could take are counted in short).
 func assignParts(parts []int, zones []string, capacity, keep map[string]int, dropCost func(string, int) int) (map[string]int, int) {
-	// Costs are in quarters of a role change so that dropCost (at most 3) only breaks ties;
-	// one seat a zone cannot hold costs more than any number of role changes.
-	const change, infeasible = 4, 4000
+	// dropCost only breaks ties (see dropChange), and one seat a zone cannot hold costs more
+	// than any number of role changes.
+	const change, infeasible = dropChange, 1 << 40
 	k := len(parts)
 	full := 1<<k - 1
 	nz := len(zones)
