@@ -94,12 +94,14 @@ type LabelChange struct {
 
 // Step is one change to one node.
 type Step struct {
-	Action   Action       `json:"action"`
-	Node     string       `json:"node"`
-	Hostname string       `json:"hostname"`
-	Zone     string       `json:"zone,omitempty"`
-	Labels   *LabelChange `json:"labels,omitempty"`
-	Reason   string       `json:"reason"`
+	Action   Action `json:"action"`
+	Node     string `json:"node"`
+	Hostname string `json:"hostname"`
+	Zone     string `json:"zone,omitempty"`
+	// Labels is shared by the steps of one plan that make the same change: read it, never
+	// change it.
+	Labels *LabelChange `json:"labels,omitempty"`
+	Reason string       `json:"reason"`
 	// FaultTolerance is the model's fault tolerance once this step has settled.
 	FaultTolerance int `json:"faultTolerance"`
 }
