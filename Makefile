@@ -16,15 +16,17 @@ LABFLAGS ?=
 STATICCHECK_VERSION := v0.8.2
 GOBIN_DIR   := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
 STATICCHECK := $(GOBIN_DIR)/staticcheck
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT  := $(GOBIN_DIR)/actionlint
 
 # Go files gofmt checks: everything but hidden directories (.git, .lab), testdata and bin.
 GOFILES = $(shell find . -type f -name '*.go' -not -path './.*' -not -path '*/testdata/*' -not -path './bin/*')
 
-.PHONY: help build image test lint fuzz bench e2e lab-up lab-down demo check tidy-check clean need-root
+.PHONY: help build image test lint fuzz bench e2e lab-up lab-down demo check tidy-check clean need-root monitoring-check tools
 
 help: ## Show this help
 	@awk 'BEGIN { FS = ":.*## "; print "Usage: make TARGET [VAR=value]\n\nTargets:" } \
-	     /^[a-zA-Z0-9_-]+:.*## / { printf "  %-11s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	     /^[a-zA-Z0-9_-]+:.*## / { printf "  %-17s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 	@printf '\nVariables: FUZZTIME=%s  VERSION=%s  LABFLAGS=%s\n' '$(FUZZTIME)' '$(VERSION)' '$(LABFLAGS)'
 
 build: ## Build bin/swarmtopo, stamped with git describe
@@ -46,6 +48,17 @@ lint: $(STATICCHECK) ## gofmt, go vet and staticcheck, also over the e2e build t
 
 $(STATICCHECK):
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+monitoring-check: $(ACTIONLINT) ## Alert rule tests (promtool), dashboard queries, scrape configs; actionlint on examples/ci
+	./monitoring/check.sh
+	@command -v shellcheck >/dev/null || { echo "make monitoring-check: shellcheck not found (apt-get install shellcheck); actionlint checks the workflow's shell with it" >&2; exit 1; }
+	@echo "==> actionlint (with shellcheck) examples/ci/*.yml"
+	$(ACTIONLINT) examples/ci/*.yml
+
+$(ACTIONLINT):
+	$(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+tools: $(STATICCHECK) $(ACTIONLINT) ## Install the pinned Go tools (staticcheck, actionlint)
 
 fuzz: ## Run each Fuzz* target for FUZZTIME (default 20s)
 	@n=0; for pkg in $$($(GO) list ./...); do \
@@ -71,7 +84,7 @@ lab-down: need-root ## Tear the swarm lab down
 demo: need-root ## 7-node lab: show the plan, apply it step by step, tear down
 	./hack/demo.sh
 
-check: lint test e2e ## Everything CI runs: lint, unit tests, e2e
+check: lint test monitoring-check e2e ## Everything CI runs: lint, unit tests, monitoring checks, e2e
 
 tidy-check: ## Fail if go.mod or go.sum is not tidy
 	$(GO) mod tidy -diff

@@ -34,7 +34,8 @@ var update = flag.Bool("update", false, "rewrite testdata/plans/*.golden from th
 // TestPlanCases plans every case of testdata/plans and compares the plan, and the managers
 // once it is applied, with the case's golden file. Refresh with go test ./reconcile -run
 // TestPlanCases -update and review the diff. Whatever the golden says, a plan that is not
-// blocked must leave nothing to do once applied, and a blocked one has no steps.
+// blocked must leave no step once applied (a stuck promotion may still be waited for), and a
+// blocked one has no steps.
 func TestPlanCases(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "plans", "*.json"))
 	if err != nil || len(files) == 0 {
@@ -67,8 +68,8 @@ func TestPlanCases(t *testing.T) {
 				after := applyAll(c.Snapshot, p)
 				got = append(got, "managers once applied: "+managersByZone(after)+"\n"...)
 				again := mustPlan(t, &c.Topology, after)
-				if !again.Idle() {
-					t.Errorf("planning again after applying the plan: steps %q, in flight %v", stepList(again), again.InFlight)
+				if len(again.Steps) != 0 {
+					t.Errorf("planning again after applying the plan gives steps %q", stepList(again))
 				}
 			}
 			golden := strings.TrimSuffix(file, ".json") + ".golden"

@@ -46,6 +46,9 @@ func classify(n *Node, snap *Snapshot, grace spec.Duration) class {
 		return classDemoting
 	case n.Member && n.Reachability == ReachabilityReachable:
 		return classManager
+	case n.Member && snap.InMaintenance(n.ID) != nil:
+		// Down on purpose, under a valid lock: it holds its seat until the lock ends.
+		return classGrace
 	case n.Member:
 		// A snapshot from a file cannot tell how long a member has been unreachable:
 		// it is past its grace, so the plan shows what the loop will eventually do.

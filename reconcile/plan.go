@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/swarmtopo/swarmtopo/spec"
 )
@@ -16,6 +17,12 @@ import (
 func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	sp := &t.Spec
 	p := &Plan{Time: s.Time, Steps: []Step{}, Warnings: []string{}}
+	if s.Maintenance.Valid(s.Time) {
+		p.Maintenance = s.Maintenance
+	}
+	if s.MaintenanceError != "" {
+		p.Warnings = append(p.Warnings, "the maintenance lock cannot be read, so no node counts as in maintenance: "+s.MaintenanceError)
+	}
 	warn := func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
 		if !slices.Contains(p.Warnings, msg) {
@@ -48,7 +55,7 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	}
 
 	labelReasons, labelled := planLabels(sp, nodes, warn)
-	p.InFlight = inFlight(sp, nodes, warn)
+	p.InFlight = inFlight(sp, &s, nodes, warn)
 
 	tg := chooseTarget(sp, nodes, s.Self, notes{warn: warn, unmet: unmet})
 	ordered := orderSteps(sp, nodes, tg, s.Self)
@@ -60,8 +67,16 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 		}
 	}
 	steps = append(steps, ordered...)
-	var final *model
-	p.Steps, final = keepQuorum(steps, &s, start, index, sp, warn)
+	steps = holdForMaintenance(steps, &s, warn)
+	kept, final := keepQuorum(steps, &s, start, index, sp, warn)
+	p.Steps = holdForStuckPromotion(kept, &s, warn)
+	if len(p.Steps) != len(kept) {
+		// Steps were held back: the model must end where the plan does.
+		final = newModelOf(start, index, false)
+		for _, st := range p.Steps {
+			final.apply(st)
+		}
+	}
 
 	if err := verify(p, &s, start, index, final, zoneLabel); err != nil {
 		return nil, err
@@ -107,22 +122,24 @@ func planLabels(sp *spec.Spec, nodes []*planNode, warn func(string, ...any)) (re
 	return reasons, labelled
 }
 
-// inFlight lists the role changes swarm has not finished, and warns of those it cannot finish
-// and of managers waited for inside their grace period.
-func inFlight(sp *spec.Spec, nodes []*planNode, warn func(string, ...any)) []InFlight {
+// inFlight lists the role changes swarm has not finished, and warns of those that are stuck and
+// of managers waited for inside their grace period or their maintenance lock.
+func inFlight(sp *spec.Spec, s *Snapshot, nodes []*planNode, warn func(string, ...any)) []InFlight {
 	var out []InFlight
 	for _, n := range nodes {
 		switch n.class {
-		case classPromoting:
-			if n.State == StateReady {
-				out = append(out, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleManager})
-			} else {
-				warn("node %s was asked to become a manager but is %s: swarm cannot take that back while it is away; "+
-					"it joins the managers when it returns, and is demoted then if the file does not want it", n.Hostname, n.State)
+		case classPromoting, classDemoting:
+			f := inFlightOf(n.Node)
+			out = append(out, f)
+			if f.Stuck {
+				warn("%s. To end it: %s", f.Reason, f.Advice)
 			}
-		case classDemoting:
-			out = append(out, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleWorker})
 		case classGrace:
+			if l := s.InMaintenance(n.ID); l != nil {
+				warn("manager %s is in maintenance (held by %s until %s%s): it is not replaced while the lock holds",
+					n.Hostname, l.Holder, l.Expiry.UTC().Format(time.RFC3339), reasonSuffix(l.Reason))
+				continue
+			}
 			warn("manager %s is unreachable since %s; it is replaced once %s have passed",
 				n.Hostname, n.UnreachableSince.UTC().Format("15:04:05"), sp.Policy.ReplaceUnreachableAfter.Duration)
 		}
@@ -133,8 +150,7 @@ func inFlight(sp *spec.Spec, nodes []*planNode, warn func(string, ...any)) []InF
 // blockedReason says why no change may be made at all, or "".
 // start is Settle(s.Nodes).
 func blockedReason(s *Snapshot, start []Node, nodes []*planNode) string {
-	const advice = "Bring the unreachable managers back (restart their Docker daemon or machine). " +
-		"If they are lost for good, a human may run `docker swarm init --force-new-cluster` on a surviving manager as a last resort; swarmtopo never does."
+	const advice = QuorumLostAdvice
 	if s.ClusterError != "" {
 		return "the swarm has lost quorum: " + s.ClusterError + ". " + advice
 	}

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/swarmtopo/swarmtopo/controller"
 	"github.com/swarmtopo/swarmtopo/reconcile"
+	"github.com/swarmtopo/swarmtopo/spec"
 )
 
 // namespace prefixes every series.
@@ -40,6 +40,9 @@ type Metrics struct {
 	errors                              prometheus.Counter
 	reloads                             *prometheus.CounterVec
 	settle                              *prometheus.HistogramVec
+
+	// The target of the topology in force, for alerts that compare the swarm with it.
+	targetManagers, targetFaultTolerance prometheus.Gauge
 
 	// unmet is 1 while the nodes there are cannot meet the file (Plan.Unmet).
 	unmet prometheus.Gauge
@@ -89,6 +92,15 @@ func NewMetrics() *Metrics {
 	// Both results exist from the start, so a rate() over them works before the first change.
 	m.reloads.WithLabelValues(reloadOK)
 	m.reloads.WithLabelValues(reloadInvalid)
+	m.targetManagers = gauge("target_managers", "spec.managers.count of the topology in force.")
+	m.targetFaultTolerance = gauge("target_fault_tolerance",
+		"Fault tolerance of the topology in force once converged: its managers, all reachable, less their quorum.")
+	// A step that does not settle is what an alert watches for: its series exists from the
+	// start, so that increase() sees the first timeout (a series born at 1 shows no increase).
+	for _, a := range []reconcile.Action{reconcile.ActionPromote, reconcile.ActionDemote, reconcile.ActionDrain,
+		reconcile.ActionActivate, reconcile.ActionPause, reconcile.ActionLabel, reconcile.ActionRemove} {
+		m.steps.WithLabelValues(string(a), controller.ResultTimeout)
+	}
 	return m
 }
 
@@ -141,9 +153,10 @@ func (m *Metrics) ObserveStep(sr controller.StepResult) {
 	}
 }
 
-// ObserveError counts a failed pass. Standing by is not a failure and is not counted.
+// ObserveError counts a failed pass. Standing by is a result, not an error, so it is never
+// counted.
 func (m *Metrics) ObserveError(err error) {
-	if err == nil || errors.Is(err, controller.ErrStandby) {
+	if err == nil {
 		return
 	}
 	m.errors.Inc()
@@ -170,4 +183,15 @@ func boolGauge(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// SetTopology records the target of the topology in force. An alert on fault tolerance below
+// the target needs it as a series: the count is the file's, and differs from swarm to swarm.
+func (m *Metrics) SetTopology(t *spec.SwarmTopology) {
+	if t == nil {
+		return
+	}
+	n := t.Spec.Managers.Count
+	m.targetManagers.Set(float64(n))
+	m.targetFaultTolerance.Set(float64(reconcile.FaultTolerance(n, n)))
 }

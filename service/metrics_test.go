@@ -13,6 +13,7 @@ import (
 	"github.com/swarmtopo/swarmtopo/controller"
 	"github.com/swarmtopo/swarmtopo/reconcile"
 	"github.com/swarmtopo/swarmtopo/service"
+	"github.com/swarmtopo/swarmtopo/spec"
 )
 
 var epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -80,7 +81,6 @@ func TestMetricsFollowPlansStepsAndErrors(t *testing.T) {
 		Err: controller.ErrStepTimeout})
 	m.ObserveStep(controller.StepResult{Step: promoteStep(), Result: controller.ResultRefused, Err: reconcile.ErrBelowFloor})
 	m.ObserveError(fmt.Errorf("applying: %w", controller.ErrStepTimeout))
-	m.ObserveError(fmt.Errorf("before acting: %w", controller.ErrStandby))
 	m.ObserveError(nil)
 	m.ObserveReload(errors.New("spec.managers.cuont: unknown field"))
 
@@ -138,4 +138,24 @@ func TestMetricsOfASwarmWithoutALeader(t *testing.T) {
 	m.ObservePlan(&reconcile.Plan{Time: epoch, Blocked: "the swarm has lost quorum", Before: reconcile.Summary{Zones: map[string]int{}}})
 	checkSeries(t, scrape(t, m), []string{"swarmtopo_fault_tolerance -1", "swarmtopo_blocked 1"},
 		[]string{"swarmtopo_managers ", "swarmtopo_reachable_managers ", "swarmtopo_managers_per_zone"})
+}
+
+func TestMetricsCarryTheTargetOfTheTopologyInForce(t *testing.T) {
+	m := service.NewMetrics()
+	for _, tc := range []struct{ count, tolerance int }{{1, 0}, {3, 1}, {4, 1}, {5, 2}, {7, 3}, {9, 4}} {
+		m.SetTopology(&spec.SwarmTopology{Spec: spec.Spec{Managers: spec.Managers{Count: tc.count}}})
+		checkSeries(t, scrape(t, m), []string{
+			fmt.Sprintf("swarmtopo_target_managers %d", tc.count),
+			fmt.Sprintf("swarmtopo_target_fault_tolerance %d", tc.tolerance),
+		}, nil)
+	}
+	// The timeouts that an alert watches for are there, at zero, before any step.
+	checkSeries(t, scrape(t, m), []string{
+		`swarmtopo_steps_total{action="promote",result="timeout"} 0`,
+		`swarmtopo_steps_total{action="demote",result="timeout"} 0`,
+		`swarmtopo_steps_total{action="remove",result="timeout"} 0`,
+	}, []string{`swarmtopo_steps_total{action="promote",result="ok"}`})
+	// No topology (nothing loaded) changes nothing.
+	m.SetTopology(nil)
+	checkSeries(t, scrape(t, m), []string{"swarmtopo_target_managers 9"}, nil)
 }

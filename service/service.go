@@ -25,9 +25,12 @@ type Config struct {
 	// File is the topology file, watched and reloaded.
 	File string
 	// Addr is where /metrics, /healthz, /readyz and /status listen; DefaultAddr if empty.
-	Addr   string
-	Docker controller.Docker
-	Log    logr.Logger
+	Addr string
+	// WebConfigFile secures the endpoints with TLS and basic auth (ListenConfig.WebConfigFile);
+	// empty serves plain HTTP.
+	WebConfigFile string
+	Docker        controller.Docker
+	Log           logr.Logger
 	// Controller tunes the controller (Resync, StepTimeout, CallTimeout, DryRun, Clock,
 	// Planner, ...). The service sets Topology, Docker, Log, Gate and Wake; the OnPlan, OnStep
 	// and OnPass given here are still called.
@@ -80,6 +83,7 @@ func New(cfg Config) (*Service, error) {
 	ro.Now = cfg.Now
 	ro.OnReload = func(cur *spec.SwarmTopology, err error) {
 		s.metrics.ObserveReload(err)
+		s.metrics.SetTopology(cur)
 		s.status.ObserveReload(cur, err)
 	}
 	r, err := NewReloader(cfg.File, ro)
@@ -88,6 +92,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.reloader = r
 	s.metrics.SetTopologyValid(true)
+	s.metrics.SetTopology(r.Current())
 	s.status.SetTopology(cfg.File, r.Current(), r.LoadedAt())
 
 	o := cfg.Controller
@@ -148,21 +153,13 @@ func New(cfg Config) (*Service, error) {
 // periods, and at least a full error backoff plus two bounded calls. A step that takes long to
 // settle polls all along, so it does not count against it.
 func staleAfter(o controller.Options) time.Duration {
-	or := func(d, def time.Duration) time.Duration {
-		if d > 0 {
-			return d
-		}
-		return def
-	}
-	resync := or(o.Resync, controller.DefaultResync)
-	backoff := or(o.MaxBackoff, controller.DefaultMaxBackoff)
-	call := or(o.CallTimeout, controller.DefaultCallTimeout)
-	return max(3*resync, backoff+2*call)
+	o = o.Defaulted()
+	return max(3*o.Resync, o.MaxBackoff+2*o.CallTimeout)
 }
 
 // gate lets this instance act only while its node leads, and records what it found.
 func (s *Service) gate(ctx context.Context) error {
-	l, err := controller.CheckLeader(ctx, s.docker)
+	l, err := controller.CheckLeader(ctx, s.docker, s.cfg.Controller.Defaulted().CallTimeout)
 	s.status.ObserveLeadership(l, err)
 	s.metrics.SetActive(err == nil)
 	return err
@@ -183,12 +180,12 @@ func (s *Service) Handler() http.Handler { return Handler(s.metrics, s.status, s
 // Run serves the endpoints, follows the topology file and reconciles until ctx ends. It returns
 // nil after a clean stop: the step in hand settled or was given up, and the server drained.
 func (s *Service) Run(ctx context.Context) error {
-	srv, err := Listen(s.cfg.Addr, s.Handler(), s.log)
+	srv, err := ListenConfig{Addr: s.cfg.Addr, WebConfigFile: s.cfg.WebConfigFile, Log: s.log}.Listen(s.Handler())
 	if err != nil {
 		return err
 	}
 	t := s.reloader.Current()
-	s.log.Info("Service started", "addr", srv.Addr(), "file", s.cfg.File, "name", t.Metadata.Name,
+	s.log.Info("Service started", "addr", srv.Addr(), "webConfigFile", s.cfg.WebConfigFile, "file", s.cfg.File, "name", t.Metadata.Name,
 		"singleInstance", s.cfg.SingleInstance, "dryRun", s.cfg.Controller.DryRun, "staleAfter", s.staleAfter.String())
 	s.identify(ctx)
 
@@ -239,6 +236,12 @@ func (b beating) NodeList(ctx context.Context, o swarm.NodeListOptions) ([]swarm
 func (b beating) NodeInspectWithRaw(ctx context.Context, id string) (swarm.Node, []byte, error) {
 	b.beat()
 	return b.Docker.NodeInspectWithRaw(ctx, id)
+}
+
+// SwarmInspect forwards the read of the maintenance lock.
+func (b beating) SwarmInspect(ctx context.Context) (swarm.Swarm, error) {
+	b.beat()
+	return controller.ForwardSwarmInspect(ctx, b.Docker)
 }
 
 func (b beating) Info(ctx context.Context) (system.Info, error) {

@@ -113,8 +113,12 @@ func TestTwoInstancesOneActsAndTheFileIsReloaded(t *testing.T) {
 	}
 	checkSeries(t, scrapeURL(t, leader.http.URL+"/metrics"), []string{"swarmtopo_active 1", "swarmtopo_managers 3",
 		`swarmtopo_steps_total{action="drain",result="ok"} 3`, "swarmtopo_topology_valid 1"}, nil)
-	checkSeries(t, scrapeURL(t, follower.http.URL+"/metrics"), []string{"swarmtopo_active 0", "swarmtopo_reconcile_errors_total 0"},
-		[]string{"swarmtopo_steps_total"})
+	checkSeries(t, scrapeURL(t, follower.http.URL+"/metrics"), []string{"swarmtopo_active 0", "swarmtopo_reconcile_errors_total 0",
+		`swarmtopo_steps_total{action="drain",result="timeout"} 0`},
+		[]string{`swarmtopo_steps_total{action="drain",result="ok"}`})
+	for _, rs := range []*runningService{leader, follower} {
+		checkSeries(t, scrapeURL(t, rs.http.URL+"/metrics"), []string{"swarmtopo_target_managers 3", "swarmtopo_target_fault_tolerance 1"}, nil)
+	}
 	for _, rs := range []*runningService{leader, follower} {
 		if code, body := get(t, rs.http.URL+"/readyz"); code != 200 {
 			t.Errorf("readyz = %d %s", code, body)
@@ -134,6 +138,8 @@ func TestTwoInstancesOneActsAndTheFileIsReloaded(t *testing.T) {
 	}
 	checkSeries(t, scrapeURL(t, leader.http.URL+"/metrics"), []string{"swarmtopo_topology_valid 0",
 		`swarmtopo_topology_reloads_total{result="invalid"} 1`}, nil)
+	// The last good topology's target stays in force.
+	checkSeries(t, scrapeURL(t, leader.http.URL+"/metrics"), []string{"swarmtopo_target_managers 3"}, nil)
 	if code, _ := get(t, leader.http.URL+"/readyz"); code != 200 {
 		t.Errorf("not ready with the last good topology in force")
 	}
@@ -149,6 +155,7 @@ func TestTwoInstancesOneActsAndTheFileIsReloaded(t *testing.T) {
 	if c := leader.condition(service.ConditionTopologyValid); c.Status != service.ConditionTrue || !strings.Contains(c.Message, `"five"`) {
 		t.Errorf("TopologyValid = %+v", c)
 	}
+	checkSeries(t, scrapeURL(t, leader.http.URL+"/metrics"), []string{"swarmtopo_target_managers 5", "swarmtopo_target_fault_tolerance 2"}, nil)
 	if n := len(follower.view.Calls()); n != 0 {
 		t.Errorf("the instance that does not lead made %d calls", n)
 	}

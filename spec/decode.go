@@ -11,10 +11,21 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// The decoder walks the YAML node tree and the Go type side by side. Doing this by hand rather
-// than through YAMLToJSON and encoding/json buys three things: every error carries the full field
-// path and the line, unknown fields are named with their path, and scalars keep YAML 1.2 meaning
-// (`mgr: yes` stays the string "yes" instead of quietly becoming "true").
+// Decoding is two passes over one document.
+//
+// The node pass (this file) walks the yaml.v3 node tree and the Go types side by side, reading
+// field names from the same JSON tags that sigs.k8s.io/yaml and the schema use. It reports every
+// problem at once, each with its full field path and line: unknown fields (with a "did you mean"),
+// fields set twice, aliases, merge keys, and values of the wrong type. It turns the document into
+// plain JSON, leaving out (as null) whatever did not fit, so that the rest can still be validated.
+//
+// The value pass (unmarshal.go) then decodes that JSON into the types through sigs.k8s.io/yaml,
+// strictly, as Kubernetes tooling decodes its objects.
+//
+// The YAML is read by yaml.v3 rather than by sigs.k8s.io/yaml's own YAMLToJSON because the latter
+// reads YAML 1.1 through yaml.v2: there `mgr: yes` quietly becomes "true" and `removeDownNodes: on`
+// becomes true. Here scalars keep their YAML 1.2 meaning: yes is the string "yes", and a boolean
+// field refuses it.
 
 // YAML tags as go.yaml.in/yaml/v3 reports them.
 const (
@@ -80,55 +91,55 @@ func describe(n *yaml.Node) string {
 	return fmt.Sprintf("%s %q", n.ShortTag(), n.Value)
 }
 
-// decode stores n into v, which must be settable. A null leaves v at its zero value, as JSON does.
-func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) {
+// check returns the JSON value of n for a Go value of type t, reporting every mismatch. A value
+// that does not fit comes back as nil (JSON null), which leaves the Go value zero, as a null does.
+func (d *decoder) check(n *yaml.Node, t reflect.Type, field string) any {
 	d.seen(field, n.Line)
 	if n.Kind == yaml.AliasNode {
 		d.fail(n, field, "YAML aliases are not supported; write the value out")
-		return
+		return nil
 	}
 	if isNull(n) {
-		return
+		return nil
 	}
-	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
-		d.decodeUnmarshaler(n, v.Addr().Interface().(json.Unmarshaler), field)
-		return
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return d.checkUnmarshaler(n, t, field)
 	}
-	switch v.Kind() {
+	switch t.Kind() {
 	case reflect.Struct:
-		d.decodeStruct(n, v, field)
+		return d.checkStruct(n, t, field)
 	case reflect.Map:
-		d.decodeMap(n, v, field)
+		return d.checkMap(n, t, field)
 	case reflect.Slice:
-		d.decodeSlice(n, v, field)
+		return d.checkSlice(n, t, field)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || (n.ShortTag() != tagStr && n.ShortTag() != tagTimestamp) {
 			d.fail(n, field, "want a string, got %s%s", describe(n), quoteHint(n))
-			return
+			return nil
 		}
-		v.SetString(n.Value)
+		return n.Value
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		var i int64
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != tagInt {
 			d.fail(n, field, "want an integer, got %s", describe(n))
-			return
+			return nil
 		}
-		if err := n.Decode(&i); err != nil || v.OverflowInt(i) {
+		if err := n.Decode(&i); err != nil || reflect.Zero(t).OverflowInt(i) {
 			d.fail(n, field, "%s is out of range", n.Value)
-			return
+			return nil
 		}
-		v.SetInt(i)
+		return i
 	case reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != tagBool || n.Decode(&b) != nil {
 			d.fail(n, field, "want true or false, got %s", describe(n))
-			return
+			return nil
 		}
-		v.SetBool(b)
-	default:
-		// Only reachable if a field of an unsupported kind is added to types.go.
-		d.fail(n, field, "cannot decode into Go type %s", v.Type())
+		return b
 	}
+	// Only reachable if a field of an unsupported kind is added to types.go.
+	d.fail(n, field, "cannot decode into Go type %s", t)
+	return nil
 }
 
 func quoteHint(n *yaml.Node) string {
@@ -138,19 +149,23 @@ func quoteHint(n *yaml.Node) string {
 	return ""
 }
 
-func (d *decoder) decodeUnmarshaler(n *yaml.Node, u json.Unmarshaler, field string) {
+// checkUnmarshaler tries the type's own UnmarshalJSON on the value here, so that its complaint
+// gets this field's path and line and does not stop the rest of the document from being checked.
+func (d *decoder) checkUnmarshaler(n *yaml.Node, t reflect.Type, field string) any {
 	val, ok := d.toJSON(n, field)
 	if !ok {
-		return
+		return nil
 	}
 	data, err := json.Marshal(val)
 	if err != nil {
 		d.fail(n, field, "cannot represent the value in JSON: %v", err)
-		return
+		return nil
 	}
-	if err := u.UnmarshalJSON(data); err != nil {
+	if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(data); err != nil {
 		d.fail(n, field, "%v", err)
+		return nil
 	}
+	return val
 }
 
 // mappingPairs checks that n is a mapping with scalar keys, none repeated, and calls fn for each
@@ -206,8 +221,13 @@ func jsonFields(t reflect.Type) (map[string]int, []string) {
 	return idx, names
 }
 
-func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, field string) {
-	idx, names := jsonFields(v.Type())
+func (d *decoder) checkStruct(n *yaml.Node, t reflect.Type, field string) any {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, field, "want a mapping, got %s", describe(n))
+		return nil
+	}
+	idx, names := jsonFields(t)
+	obj := make(map[string]any, len(n.Content)/2)
 	d.mappingPairs(n, field, func(key string, k, val *yaml.Node) {
 		f := keyField(field, key)
 		i, ok := idx[key]
@@ -220,38 +240,39 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, field string) {
 			return
 		}
 		d.seen(f, k.Line)
-		d.decode(val, v.Field(i), f)
+		obj[key] = d.check(val, t.Field(i).Type, f)
 	})
+	return obj
 }
 
-func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, field string) {
-	t := v.Type()
+func (d *decoder) checkMap(n *yaml.Node, t reflect.Type, field string) any {
 	if t.Key().Kind() != reflect.String {
 		d.fail(n, field, "cannot decode into Go type %s", t)
-		return
+		return nil
 	}
-	if n.Kind == yaml.MappingNode && v.IsNil() {
-		v.Set(reflect.MakeMapWithSize(t, len(n.Content)/2))
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, field, "want a mapping, got %s", describe(n))
+		return nil
 	}
+	obj := make(map[string]any, len(n.Content)/2)
 	d.mappingPairs(n, field, func(key string, k, val *yaml.Node) {
 		f := keyField(field, key)
 		d.seen(f, k.Line)
-		elem := reflect.New(t.Elem()).Elem()
-		d.decode(val, elem, f)
-		v.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), elem)
+		obj[key] = d.check(val, t.Elem(), f)
 	})
+	return obj
 }
 
-func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, field string) {
+func (d *decoder) checkSlice(n *yaml.Node, t reflect.Type, field string) any {
 	if n.Kind != yaml.SequenceNode {
 		d.fail(n, field, "want a list, got %s", describe(n))
-		return
+		return nil
 	}
-	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	arr := make([]any, len(n.Content))
 	for i, item := range n.Content {
-		d.decode(item, s.Index(i), indexField(field, i))
+		arr[i] = d.check(item, t.Elem(), indexField(field, i))
 	}
-	v.Set(s)
+	return arr
 }
 
 // toJSON turns a node into the value encoding/json would produce for the same document. It is

@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -22,19 +23,20 @@ func Load(path string) (*SwarmTopology, error) {
 	return Parse(path, data)
 }
 
-// Parse reads a topology from YAML (or JSON, which is YAML too), applies the defaults and
-// validates it. filename is only used in error messages. Every problem is reported at once, as an
-// ErrorList whose entries name the field path and, where the YAML tells it, the line.
+// Parse reads a topology from YAML (or JSON, which is YAML too), decodes it through
+// sigs.k8s.io/yaml (decode.go tells how), applies the defaults and validates it. filename is only
+// used in error messages. Every problem is reported at once, as an ErrorList whose entries name
+// the field path and, where the YAML tells it, the line.
 func Parse(filename string, data []byte) (*SwarmTopology, error) {
 	root, errs := parseDocument(data)
 	if errs != nil {
 		return nil, errs.inFile(filename)
 	}
 	d := newDecoder()
+	doc := d.check(root, reflect.TypeFor[SwarmTopology](), "")
 	t := &SwarmTopology{}
-	d.decode(root, reflect.ValueOf(t).Elem(), "")
+	errs = slices.Concat(d.errs, d.unmarshal(doc, t))
 	t.ApplyDefaults()
-	errs = d.errs
 	if err := t.Validate(); err != nil {
 		failed := make(map[string]bool, len(d.errs))
 		for _, e := range d.errs {

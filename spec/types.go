@@ -72,6 +72,20 @@ type Policy struct {
 	// ReplaceUnreachableAfter is how long a manager may stay unreachable before it is replaced.
 	ReplaceUnreachableAfter Duration `json:"replaceUnreachableAfter,omitempty"`
 	RemoveDownNodes         bool     `json:"removeDownNodes,omitempty"`
+	// Maintenance rules `swarmtopo maintenance` applies before taking a node down.
+	Maintenance MaintenancePolicy `json:"maintenance,omitzero"`
+}
+
+// MinMaintenanceFaultTolerance is spec.policy.maintenance.minFaultTolerance, 0 when not set.
+func (p Policy) MinMaintenanceFaultTolerance() int {
+	return p.Maintenance.MinFaultTolerance
+}
+
+// MaintenancePolicy says how much safety planned maintenance must keep.
+type MaintenancePolicy struct {
+	// MinFaultTolerance is the fault tolerance that must remain while a manager is down for
+	// maintenance; 0 (the default) only keeps quorum.
+	MinFaultTolerance int `json:"minFaultTolerance,omitempty" jsonschema:"minimum=0,maximum=4"`
 }
 
 // Availability is a node availability as swarm spells it.

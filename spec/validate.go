@@ -84,6 +84,9 @@ func (v *validator) spec(s *Spec) {
 	for i, rule := range s.Labels {
 		v.labelRule(indexField("spec.labels", i), rule, zoneLabel)
 	}
+	if m := s.Policy.MinMaintenanceFaultTolerance(); m < 0 || m > 4 {
+		v.add("spec.policy.maintenance.minFaultTolerance", "%d is out of range; give 0 (keep quorum) to 4 (what nine managers tolerate)", m)
+	}
 	if d := s.Policy.ReplaceUnreachableAfter.Duration; d < 0 {
 		v.add("spec.policy.replaceUnreachableAfter", "%s is negative; give how long a manager may stay unreachable, such as 5m", d)
 	}

@@ -77,6 +77,7 @@ Exit codes of plan and run: 0 converged, 1 error, 2 steps pending, 3 blocked.`,
 	_ = root.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions(logLevels, cobra.ShellCompDirectiveNoFileComp))
 	_ = root.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions(logFormats, cobra.ShellCompDirectiveNoFileComp))
 
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.runCmd(), a.statusCmd(), a.healthcheckCmd(), a.versionCmd())
+	root.AddCommand(a.validateCmd(), a.planCmd(), a.runCmd(), a.statusCmd(), a.healthcheckCmd(), a.versionCmd(),
+		a.maintenanceCmd(), a.exportCmd())
 	return root
 }

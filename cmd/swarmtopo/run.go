@@ -14,15 +14,6 @@ import (
 	"github.com/swarmtopo/swarmtopo/spec"
 )
 
-// Defaults of run's timing flags.
-const (
-	// defaultResync re-lists the swarm even without events: node events can stop silently.
-	defaultResync = 30 * time.Second
-	// defaultStepTimeout is how long one step may take to settle; a promote waits for the new
-	// manager to join raft and become reachable, which moby's own tests allow 30 s for.
-	defaultStepTimeout = 90 * time.Second
-)
-
 // runOptions are run's flags.
 type runOptions struct {
 	file        string
@@ -35,10 +26,11 @@ type runOptions struct {
 	metricsAddr    string
 	singleInstance bool
 	reloadPoll     time.Duration
+	webConfigFile  string
 }
 
 func (a *app) runCmd() *cobra.Command {
-	o := runOptions{resync: defaultResync, stepTimeout: defaultStepTimeout, out: formatValue{name: "text"},
+	o := runOptions{resync: controller.DefaultResync, stepTimeout: controller.DefaultStepTimeout, out: formatValue{name: "text"},
 		metricsAddr: service.DefaultAddr, reloadPoll: service.DefaultReloadPoll}
 	cmd := &cobra.Command{
 		Use:   "run -f FILE [--once] [--dry-run] [--resync 30s] [--step-timeout 90s] [-o text|json|markdown]",
@@ -49,8 +41,9 @@ and re-lists every --resync. SIGTERM or SIGINT stops it cleanly (exit 0) once th
 has settled or been given up; a second signal ends it at once.
 
 --once applies steps until the swarm has converged or the plan is blocked, prints the final
-plan, and exits 0 converged, 3 blocked, 4 as close as the nodes allow but the file cannot be
-met, 1 error.
+plan, and exits 0 converged, 3 blocked, 1 error, 2 when a promotion is pending that only its
+node's return or a human can finish (the plan says how), 4 as close as the nodes allow but
+the file cannot be met.
 --dry-run makes no change at all: each pass prints the plan on stdout. With --once it does a
 single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 4 cannot be met,
 1 error.`,
@@ -81,6 +74,9 @@ single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 4 cann
 	f.BoolVar(&o.singleInstance, "single-instance", false,
 		"act through whatever manager DOCKER_HOST names, without checking that its node is the raft leader; only when exactly one swarmtopo runs")
 	f.DurationVar(&o.reloadPoll, "reload-poll", o.reloadPoll, "re-read the topology file this often even without a file event")
+	f.StringVar(&o.webConfigFile, "web.config.file", "",
+		"Prometheus exporter web config (TLS, client certificates, basic auth) for the --metrics-addr endpoints; plain HTTP without it")
+	_ = cmd.MarkFlagFilename("web.config.file", "yml", "yaml")
 	addOutputFlag(cmd, &o.out, "plan format for --once and --dry-run")
 	return cmd
 }
@@ -146,6 +142,7 @@ func (a *app) run(ctx context.Context, o *runOptions) error {
 	svc, err := service.New(service.Config{
 		File:           o.file,
 		Addr:           o.metricsAddr,
+		WebConfigFile:  o.webConfigFile,
 		Docker:         d,
 		Log:            a.log,
 		Controller:     opts,

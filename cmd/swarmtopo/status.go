@@ -8,12 +8,14 @@ import (
 
 	"github.com/swarmtopo/swarmtopo/controller"
 	"github.com/swarmtopo/swarmtopo/health"
+	"github.com/swarmtopo/swarmtopo/maintenance"
 	"github.com/swarmtopo/swarmtopo/spec"
 )
 
 // statusCmd shows the control plane's health as the Docker admin guide judges it.
 func (a *app) statusCmd() *cobra.Command {
 	var file string
+	var minFT int
 	zoneLabel := spec.DefaultZoneLabel
 	out := enumValue{value: "text", allowed: []string{"text", "json"}}
 	cmd := &cobra.Command{
@@ -29,6 +31,7 @@ func (a *app) statusCmd() *cobra.Command {
 					return err
 				}
 				zoneLabel = t.Spec.ZoneLabelOrDefault()
+				minFT = t.Spec.Policy.MinMaintenanceFaultTolerance()
 			}
 			d, err := a.newDocker()
 			if err != nil {
@@ -40,12 +43,29 @@ func (a *app) statusCmd() *cobra.Command {
 				return fmt.Errorf("observing swarm: %w", err)
 			}
 			r := health.Assess(s, zoneLabel)
+			// Maintenance and autolock need the swarm object: shown when the connection has it
+			// and quorum is there to read it.
+			var mv *maintenance.View
+			if md, ok := d.(maintenance.Docker); ok && s.ClusterError == "" {
+				st, merr := maintenance.Read(cmd.Context(), md)
+				if merr != nil {
+					return fmt.Errorf("reading the maintenance lock: %w", merr)
+				}
+				v := maintenance.Describe(st, s, a.now(), minFT)
+				mv = &v
+			}
 			if out.value == "json" {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
-				err = enc.Encode(r)
+				err = enc.Encode(struct {
+					*health.Report
+					Maintenance *maintenance.View `json:"maintenance,omitempty"`
+				}{&r, mv})
 			} else {
 				err = health.WriteText(a.stdout, r)
+				if err == nil && mv != nil {
+					err = maintenance.WriteText(a.stdout, *mv)
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("writing status: %w", err)
