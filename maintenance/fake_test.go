@@ -43,7 +43,7 @@ func (f *fake) SwarmInspect(context.Context) (swarm.Swarm, error) {
 	return out, nil
 }
 
-var errOutOfSequence = errors.New("Error response from daemon: rpc error: code = Unknown desc = update out of sequence")
+var errOutOfSequence = errors.New("rpc error: code = Unknown desc = update out of sequence")
 
 func (f *fake) SwarmUpdate(_ context.Context, v swarm.Version, sp swarm.Spec, _ swarm.UpdateFlags) error {
 	f.mu.Lock()

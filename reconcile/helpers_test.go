@@ -69,11 +69,12 @@ func mustPlan(t *testing.T, tp *spec.SwarmTopology, s Snapshot) *Plan {
 	return p
 }
 
-// applyAll plays the whole plan on the model, in-flight changes first.
+// applyAll plays the whole plan on the reference model (oracle_test.go), in-flight changes
+// first.
 func applyAll(s Snapshot, p *Plan) Snapshot {
-	nodes := Settle(s.Nodes)
+	nodes := refSettle(s.Nodes)
 	for _, st := range p.Steps {
-		nodes = ApplyStep(nodes, st)
+		nodes = refApply(nodes, st)
 	}
 	s.Nodes = nodes
 	return s

@@ -11,18 +11,18 @@ import (
 // and the operator's own node last), then removals, then the leader's and the operator's own
 // availability, since draining them moves the operator itself.
 func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Step {
-	promoting, demoting := map[string]bool{}, map[string]bool{}
+	promoting, demoting := make([]bool, len(nodes)), make([]bool, len(nodes))
 	for _, n := range tg.promote {
-		promoting[n.ID] = true
+		promoting[n.idx] = true
 	}
 	for _, n := range tg.demote {
-		demoting[n.ID] = true
+		demoting[n.idx] = true
 	}
 	removeDown := func(n *planNode) bool {
 		return sp.Policy.RemoveDownNodes && n.State == StateDown
 	}
 	managerAfter := func(n *planNode) bool {
-		return promoting[n.ID] || (tg.keep[n.ID] && !demoting[n.ID])
+		return promoting[n.idx] || (tg.keep[n.idx] && !demoting[n.idx])
 	}
 	wantAvail := func(n *planNode) spec.Availability {
 		if managerAfter(n) {
@@ -47,11 +47,11 @@ func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Ste
 
 	// Workers that are down, and demotions in flight of down nodes, are removed instead.
 	removable := func(n *planNode) bool {
-		return removeDown(n) && !promoting[n.ID] && (n.class == classWorker || n.class == classDemoting)
+		return removeDown(n) && !promoting[n.idx] && (n.class == classWorker || n.class == classDemoting)
 	}
 	var steps, last []Step
 	for _, n := range nodes {
-		if promoting[n.ID] || demoting[n.ID] || removable(n) {
+		if promoting[n.idx] || demoting[n.idx] || removable(n) {
 			continue
 		}
 		if n.ID == self || n.Leader {

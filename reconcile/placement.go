@@ -25,13 +25,11 @@ const (
 // planNode is one node as the planner reasons about it.
 type planNode struct {
 	*Node
-	zone   string            // zone once label steps are applied
-	labels map[string]string // labels once label steps are applied
-	class  class
-	// eligible means the node may hold a manager seat in the target.
-	eligible bool
-	// why says why a seat holder is not eligible.
-	why string
+	idx  int    // position in the planner's hostname order
+	zone string // zone once label steps are applied
+	// labelChange is the node's label step, nil without one; see label.
+	labelChange *LabelChange
+	class       class
 }
 
 // seatHolder reports whether the node counts toward the current manager set.
@@ -67,116 +65,166 @@ func classify(n *Node, snap *Snapshot, grace spec.Duration) class {
 
 // target is the chosen manager set and the reasons behind each change.
 type target struct {
-	seats    map[string]int // zone -> managers wanted there
-	keep     map[string]bool
+	keep     []bool // by planNode.idx: stays a manager
 	promote  []*planNode
 	demote   []*planNode
 	reasons  map[string]string // node ID -> reason of its role change
 	replaced map[string]string // promoted node ID -> hostname of the failed manager it replaces
 }
 
+// notes is how placement speaks: warn for what a reader should know, unmet for what the nodes
+// there are cannot give (it warns too).
+type notes struct {
+	warn, unmet func(string, ...any)
+}
+
+// eligibility says, by planNode.idx, which nodes may hold a manager seat in the target, and
+// why a seat holder may not.
+type eligibility struct {
+	ok  []bool
+	why []string
+}
+
 // chooseTarget picks the manager set: the fewest role changes that meet the spread.
-func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, warn func(string, ...any)) *target {
-	zoneLabel := sp.ZoneLabelOrDefault()
-	// Right after a leader change swarm shows every node "unknown" for a second or two: such
-	// nodes, and managers whatever their state, still say whether the swarm uses zones.
-	zoned := false
+// It reads nodes and never changes them.
+func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, say notes) *target {
+	zoned := usesZones(nodes)
+	el := eligible(sp, nodes, zoned)
+	byZone, holders, spare := candidates(sp, nodes, el, self)
+	seats := seatsPerZone(sp, nodes, zoned, byZone, holders, self, say)
+	t := &target{keep: make([]bool, len(nodes)), reasons: map[string]string{}, replaced: map[string]string{}}
+	chosen := t.fill(seats, byZone, holders, spare)
+	t.placeLeaving(nodes, el, sp.Managers.Count, chosen, say)
+	t.nameReplacements()
+	return t
+}
+
+// usesZones tells whether the swarm places managers by zone. Right after a leader change swarm
+// shows every node "unknown" for a second or two: such nodes, and managers whatever their
+// state, still say whether the swarm uses zones.
+func usesZones(nodes []*planNode) bool {
 	for _, n := range nodes {
 		if n.zone != "" && (n.State == StateReady || n.State == StateUnknown || n.seatHolder()) {
-			zoned = true
-			break
+			return true
 		}
 	}
-	// Eligibility: ready, matching the selector, and with a zone when the swarm uses zones.
+	return false
+}
+
+// eligible decides who may hold a seat: ready (managers whatever their state), matching the
+// selector, and with a zone when the swarm uses zones. Failed members never may.
+func eligible(sp *spec.Spec, nodes []*planNode, zoned bool) eligibility {
+	el := eligibility{ok: make([]bool, len(nodes)), why: make([]string, len(nodes))}
 	for _, n := range nodes {
 		switch n.class {
 		case classFailed:
 			continue
 		case classPromoting, classWorker, classDemoting:
 			if n.State != StateReady {
-				n.why = fmt.Sprintf("it is %s", n.State)
+				el.why[n.idx] = fmt.Sprintf("it is %s", n.State)
 				continue
 			}
 		}
 		switch {
-		case !selectorMatches(sp.Managers.Selector, n.labels):
-			n.why = "it does not match spec.managers.selector"
+		case !n.matches(sp.Managers.Selector):
+			el.why[n.idx] = "it does not match spec.managers.selector"
 		case zoned && n.zone == "":
-			n.why = fmt.Sprintf("it has no %s label while other nodes have one", zoneLabel)
+			el.why[n.idx] = fmt.Sprintf("it has no %s label while other nodes have one", sp.ZoneLabelOrDefault())
 		default:
-			n.eligible = true
+			el.ok[n.idx] = true
 		}
 	}
+	return el
+}
 
-	capacity, keep := map[string]int{}, map[string]int{}
+// candidates groups the eligible nodes by zone, and splits each zone into its seat holders
+// and spare nodes, in the order they are kept and promoted (see splitCandidates).
+func candidates(sp *spec.Spec, nodes []*planNode, el eligibility, self string) (byZone, holders, spare map[string][]*planNode) {
+	byZone = map[string][]*planNode{}
 	for _, n := range nodes {
-		if n.eligible {
-			capacity[n.zone]++
-			if n.seatHolder() {
-				keep[n.zone]++
-			}
-		}
-	}
-	byZone := map[string][]*planNode{}
-	for _, n := range nodes {
-		if n.eligible {
+		if el.ok[n.idx] {
 			byZone[n.zone] = append(byZone[n.zone], n)
 		}
 	}
-	holders, spare := map[string][]*planNode{}, map[string][]*planNode{}
+	holders, spare = map[string][]*planNode{}, map[string][]*planNode{}
 	for z, ns := range byZone {
 		holders[z], spare[z] = splitCandidates(ns, sp, self)
 	}
-	// Among plans with equally few role changes, keep the leader, then the operator's own node.
+	return byZone, holders, spare
+}
+
+// seatsPerZone decides how many managers each zone gets, or the whole swarm when it has no zones.
+func seatsPerZone(sp *spec.Spec, nodes []*planNode, zoned bool, byZone, holders map[string][]*planNode, self string, say notes) map[string]int {
+	capacity, keep := map[string]int{}, map[string]int{}
+	for z, ns := range byZone {
+		capacity[z], keep[z] = len(ns), len(holders[z])
+	}
+	count := sp.Managers.Count
+	if !zoned {
+		if sp.Managers.Spread.Mode != spec.SpreadAuto && len(nodes) > 0 {
+			say.unmet("spec.managers.spread cannot be applied: no ready node carries the %s label", sp.ZoneLabelOrDefault())
+		}
+		return map[string]int{"": min(count, capacity[""])}
+	}
+	// Among plans with equally few role changes, keep the leader, then the operator's own node,
+	// then reachable managers rather than ones waited for in their grace period: a target that
+	// keeps the unreachable one over a reachable one may not be reachable without going below
+	// the floor, and once part of the plan has run the next plan would choose differently.
+	// Weights: see assignParts.
 	dropCost := func(z string, seats int) int {
 		c := 0
 		for _, n := range holders[z][min(seats, len(holders[z])):] {
 			if n.Leader {
-				c += 2
+				c += dropLeader
 			}
 			if n.ID == self {
-				c++
+				c += dropSelf
+			}
+			if n.class != classGrace {
+				c += dropReachable
 			}
 		}
 		return c
 	}
-	count := sp.Managers.Count
-	var seats map[string]int
-	if zoned {
-		seats = distribute(sp, count, capacity, keep, dropCost, warn)
-	} else {
-		if sp.Managers.Spread.Mode != spec.SpreadAuto && len(nodes) > 0 {
-			warn("spec.managers.spread cannot be applied: no ready node carries the %s label", zoneLabel)
-		}
-		seats = map[string]int{"": min(count, capacity[""])}
-	}
+	return distribute(sp, count, capacity, keep, dropCost, say.unmet)
+}
 
-	t := &target{seats: seats, keep: map[string]bool{}, reasons: map[string]string{}, replaced: map[string]string{}}
+// fill keeps the best seat holders of each zone up to its seats, demotes the rest, and promotes
+// spare nodes into the seats left. It returns how many seats eligible nodes take.
+func (t *target) fill(seats map[string]int, byZone, holders, spare map[string][]*planNode) int {
 	chosen := 0
 	for _, z := range sortedKeys(byZone) {
 		holders, spare := holders[z], spare[z]
 		want := seats[z]
+		reason := ""
+		if len(holders) != want {
+			reason = fmt.Sprintf("%s has %s, the spread wants %d", zoneName(z), managers(len(holders), "healthy"), want)
+		}
 		for i, n := range holders {
 			if i < want {
-				t.keep[n.ID] = true
+				t.keep[n.idx] = true
 				continue
 			}
 			t.demote = append(t.demote, n)
-			t.reasons[n.ID] = fmt.Sprintf("%s has %s, the spread wants %d", zoneName(z), managers(len(holders), "healthy"), want)
+			t.reasons[n.ID] = reason
 		}
 		for i := 0; i < want-len(holders) && i < len(spare); i++ {
 			n := spare[i]
 			t.promote = append(t.promote, n)
-			t.reasons[n.ID] = fmt.Sprintf("%s has %s, the spread wants %d", zoneName(z), managers(len(holders), "healthy"), want)
+			t.reasons[n.ID] = reason
 		}
 		chosen += min(want, len(holders)+len(spare))
 	}
+	return chosen
+}
 
-	// Seat holders that may not stay, and failed members, are demoted, except that while no
-	// eligible node can take their seat they stay, reachable ones first, so the swarm does not
-	// shrink below its count (or lose its last manager) for the sake of a preference.
-	// Order: reachable ones (a promote in flight of a ready node settles into one), then
-	// unreachable ones.
+// placeLeaving decides about seat holders that may not stay and failed members. They are
+// demoted, except that while no eligible node can take their seat they stay, reachable ones
+// first (a promote in flight of a ready node settles into one), so the swarm does not shrink
+// below its count (or lose its last manager) for the sake of a preference. A failed member
+// kept that way only raises the quorum size, so it goes after all when that raises the fault
+// tolerance.
+func (t *target) placeLeaving(nodes []*planNode, el eligibility, count, chosen int, say notes) {
 	leaveRank := func(n *planNode) int {
 		switch n.class {
 		case classFailed:
@@ -189,20 +237,21 @@ func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, warn func(strin
 	}
 	var leaving []*planNode
 	for _, n := range nodes {
-		if n.class == classFailed || (n.seatHolder() && !n.eligible) {
+		if n.class == classFailed || (n.seatHolder() && !el.ok[n.idx]) {
 			leaving = append(leaving, n)
 		}
 	}
 	sort.SliceStable(leaving, func(i, j int) bool { return leaveRank(leaving[i]) < leaveRank(leaving[j]) })
 	shortfall := count - chosen
+	var stuck []*planNode // failed members kept for the count
 	for _, n := range leaving {
 		if shortfall > 0 {
 			shortfall--
-			t.keep[n.ID] = true
+			t.keep[n.idx] = true
 			if n.class == classFailed {
-				warn("manager %s is unreachable and no eligible node can replace it; it stays a manager", n.Hostname)
+				stuck = append(stuck, n)
 			} else {
-				warn("manager %s should not be a manager (%s) but no eligible node can replace it; it stays a manager", n.Hostname, n.why)
+				say.unmet("manager %s should not be a manager (%s) but no eligible node can replace it; it stays a manager", n.Hostname, el.why[n.idx])
 			}
 			continue
 		}
@@ -210,13 +259,52 @@ func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, warn func(strin
 		if n.class == classFailed {
 			t.reasons[n.ID] = "it is unreachable past the grace period"
 		} else {
-			t.reasons[n.ID] = "it may not be a manager: " + n.why
+			t.reasons[n.ID] = "it may not be a manager: " + el.why[n.idx]
 		}
 	}
+	shortfall += t.releaseStuck(nodes, stuck, say)
 	if shortfall > 0 {
-		warn("spec.managers.count wants %d managers but only %d nodes are eligible (ready, matching the selector, with a zone)", count, count-shortfall)
+		say.unmet("spec.managers.count wants %d managers but only %d nodes are eligible (ready, matching the selector, with a zone)", count, chosen)
 	}
-	// Name the replacements so the runbook says which promote covers which failure.
+}
+
+// releaseStuck demotes the fewest failed members kept for the count that give the best fault
+// tolerance the target can have: a member that cannot vote counts toward the quorum size and
+// toward nothing else (4 members of which 3 reachable tolerate no failure, 3 of 3 tolerate one).
+// It returns how many it demoted.
+func (t *target) releaseStuck(nodes, stuck []*planNode, say notes) int {
+	members, reachable := len(t.promote), len(t.promote)
+	for _, n := range nodes {
+		if t.keep[n.idx] {
+			members++
+			if n.class != classGrace && n.class != classFailed {
+				reachable++
+			}
+		}
+	}
+	// Down members first: they are the least likely to come back.
+	sort.SliceStable(stuck, func(i, j int) bool { return stuck[i].State == StateDown && stuck[j].State != StateDown })
+	best := FaultTolerance(members-len(stuck), reachable)
+	k := 0
+	for reachable > 0 && k < len(stuck) && FaultTolerance(members-k, reachable) < best {
+		k++
+	}
+	for i, n := range stuck {
+		if i >= k {
+			say.unmet("manager %s is unreachable and no eligible node can replace it; it stays a manager", n.Hostname)
+			continue
+		}
+		t.keep[n.idx] = false
+		t.demote = append(t.demote, n)
+		t.reasons[n.ID] = "it is unreachable past the grace period, and a member that cannot vote only raises the quorum size"
+		say.unmet("manager %s is unreachable and no eligible node can replace it; it is demoted, which raises the fault tolerance from %d to %d, and spec.managers.count cannot be met",
+			n.Hostname, FaultTolerance(members, reachable), best)
+	}
+	return k
+}
+
+// nameReplacements says which promote covers which failure, so the runbook reads well.
+func (t *target) nameReplacements() {
 	var gone []*planNode
 	for _, n := range t.demote {
 		if n.class == classFailed {
@@ -233,7 +321,6 @@ func chooseTarget(sp *spec.Spec, nodes []*planNode, self string, warn func(strin
 			}
 		}
 	}
-	return t
 }
 
 // splitCandidates orders a zone's eligible nodes: current seat holders by how much we want
@@ -261,19 +348,36 @@ func splitCandidates(ns []*planNode, sp *spec.Spec, self string) (holders, spare
 			return 4
 		}
 	}
-	// A node whose demotion is in flight is promoted again only when no other will do.
-	sort.SliceStable(spare, func(i, j int) bool { return spare[i].class != classDemoting && spare[j].class == classDemoting })
-	sort.SliceStable(holders, func(i, j int) bool { return rank(holders[i]) < rank(holders[j]) })
+	slices.SortStableFunc(holders, func(a, b *planNode) int { return rank(a) - rank(b) })
+	// A node that already has the managers' availability needs one step less; a node whose
+	// demotion is in flight is promoted again only when no other will do.
 	want := sp.Managers.Availability
-	sort.SliceStable(spare, func(i, j int) bool {
-		// A node that already has the managers' availability needs one step less.
-		return want != "" && spare[i].Availability == want && spare[j].Availability != want
-	})
+	spareRank := func(n *planNode) int {
+		r := 0
+		if want == "" || n.Availability != want {
+			r += 2
+		}
+		if n.class == classDemoting {
+			r++
+		}
+		return r
+	}
+	slices.SortStableFunc(spare, func(a, b *planNode) int { return spareRank(a) - spareRank(b) })
 	return holders, spare
 }
 
-// distribute decides how many managers each zone gets.
-// dropCost breaks ties between equally cheap choices (see chooseTarget).
+// Tie-break weights of seatsPerZone's dropCost, in the units of assignParts' costs. Each weight
+// outweighs every sum of the ones below it (fewer than 1024 seat holders), and a role change
+// outweighs them all, so a tie-break never buys a role change.
+const (
+	dropReachable = 1
+	dropSelf      = 1 << 10
+	dropLeader    = 2 << 10
+	dropChange    = 1 << 13
+)
+
+// distribute decides how many managers each zone gets. dropCost breaks ties between equally
+// cheap choices (see seatsPerZone); warn says what of the spread cannot be met.
 func distribute(sp *spec.Spec, count int, capacity, keep map[string]int, dropCost func(string, int) int, warn func(string, ...any)) map[string]int {
 	zones := sortedKeys(capacity)
 	seats := map[string]int{}
@@ -341,9 +445,9 @@ func betterOverflow(a, b string, seats, keep map[string]int) bool {
 // are needed: a dynamic program over zones and the set of parts used. It returns zone -> part
 // (parts that no real zone could take are counted in short).
 func assignParts(parts []int, zones []string, capacity, keep map[string]int, dropCost func(string, int) int) (map[string]int, int) {
-	// Costs are in quarters of a role change so that dropCost (at most 3) only breaks ties;
-	// one seat a zone cannot hold costs more than any number of role changes.
-	const change, infeasible = 4, 4000
+	// dropCost only breaks ties (see dropChange), and one seat a zone cannot hold costs more
+	// than any number of role changes.
+	const change, infeasible = dropChange, 1 << 40
 	k := len(parts)
 	full := 1<<k - 1
 	nz := len(zones)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -30,22 +29,24 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 			p.Warnings = append(p.Warnings, msg)
 		}
 	}
+	unmet := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if !slices.Contains(p.Warnings, msg) {
+			p.Warnings = append(p.Warnings, msg)
+		}
+		if !slices.Contains(p.Unmet, msg) {
+			p.Unmet = append(p.Unmet, msg)
+		}
+	}
 	zoneLabel := sp.ZoneLabelOrDefault()
 
-	nodes := make([]*planNode, len(s.Nodes))
-	for i := range s.Nodes {
-		n := &s.Nodes[i]
-		nodes[i] = &planNode{Node: n, class: classify(n, &s, sp.Policy.ReplaceUnreachableAfter)}
-	}
-	sort.SliceStable(nodes, func(i, j int) bool {
-		if nodes[i].Hostname != nodes[j].Hostname {
-			return nodes[i].Hostname < nodes[j].Hostname
-		}
-		return nodes[i].ID < nodes[j].ID
-	})
-	p.Before = summarize(s.Nodes, zoneLabel)
+	nodes := planNodes(&s, sp)
+	p.Before = summarize(s.Nodes, zoneLabel, nil)
+	// The replays start from the swarm once what is in flight has settled.
+	start := settled(s.Nodes)
+	index := indexOf(start)
 
-	if reason := blockedReason(&s, nodes); reason != "" {
+	if reason := blockedReason(&s, start, nodes); reason != "" {
 		p.Blocked = reason
 		p.After = p.Before
 		p.Floor = p.Before.FaultTolerance
@@ -53,21 +54,83 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 		return p, nil
 	}
 
-	var labelSteps []Step
+	labelReasons, labelled := planLabels(sp, nodes, warn)
+	p.InFlight = inFlight(sp, &s, nodes, warn)
+
+	tg := chooseTarget(sp, nodes, s.Self, notes{warn: warn, unmet: unmet})
+	ordered := orderSteps(sp, nodes, tg, s.Self)
+	steps := make([]Step, 0, labelled+len(ordered))
 	for _, n := range nodes {
-		lp := planLabels(sp, zoneLabel, n.Node, warn)
-		n.labels = lp.after
-		n.zone = lp.after[zoneLabel]
-		if lp.change != nil {
-			labelSteps = append(labelSteps, Step{Action: ActionLabel, Node: n.ID, Hostname: n.Hostname,
-				Zone: n.zone, Labels: lp.change, Reason: labelReason(lp.change)})
+		if n.labelChange != nil {
+			steps = append(steps, Step{Action: ActionLabel, Node: n.ID, Hostname: n.Hostname,
+				Zone: n.zone, Labels: n.labelChange, Reason: labelReasons[n.idx]})
 		}
 	}
+	steps = append(steps, ordered...)
+	steps = holdForMaintenance(steps, &s, warn)
+	kept, final := keepQuorum(steps, &s, start, index, sp, warn)
+	p.Steps = holdForStuckPromotion(kept, &s, warn)
+	if len(p.Steps) != len(kept) {
+		// Steps were held back: the model must end where the plan does.
+		final = newModelOf(start, index, false)
+		for _, st := range p.Steps {
+			final.apply(st)
+		}
+	}
+
+	if err := verify(p, &s, start, index, final, zoneLabel); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// planNodes classifies the snapshot's nodes and puts them in hostname order, which is the
+// order of the plan's label and availability steps.
+func planNodes(s *Snapshot, sp *spec.Spec) []*planNode {
+	nodes := make([]*planNode, len(s.Nodes))
+	pns := make([]planNode, len(s.Nodes))
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		pns[i] = planNode{Node: n, class: classify(n, s, sp.Policy.ReplaceUnreachableAfter)}
+		nodes[i] = &pns[i]
+	}
+	slices.SortStableFunc(nodes, func(a, b *planNode) int {
+		if c := strings.Compare(a.Hostname, b.Hostname); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	for i, n := range nodes {
+		n.idx = i
+	}
+	return nodes
+}
+
+// planLabels gives each node its label change and its zone once labelled. It returns the
+// reasons of the label steps, by planNode.idx, and how many nodes have one.
+func planLabels(sp *spec.Spec, nodes []*planNode, warn func(string, ...any)) (reasons []string, labelled int) {
+	zoneLabel := sp.ZoneLabelOrDefault()
+	reasons = make([]string, len(nodes))
+	lb := newLabeler(sp, zoneLabel)
+	for _, n := range nodes {
+		n.labelChange, reasons[n.idx] = lb.plan(n.Node, warn)
+		n.zone = n.label(zoneLabel)
+		if n.labelChange != nil {
+			labelled++
+		}
+	}
+	return reasons, labelled
+}
+
+// inFlight lists the role changes swarm has not finished, and warns of those that are stuck and
+// of managers waited for inside their grace period or their maintenance lock.
+func inFlight(sp *spec.Spec, s *Snapshot, nodes []*planNode, warn func(string, ...any)) []InFlight {
+	var out []InFlight
 	for _, n := range nodes {
 		switch n.class {
 		case classPromoting, classDemoting:
 			f := inFlightOf(n.Node)
-			p.InFlight = append(p.InFlight, f)
+			out = append(out, f)
 			if f.Stuck {
 				warn("%s. To end it: %s", f.Reason, f.Advice)
 			}
@@ -81,21 +144,12 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 				n.Hostname, n.UnreachableSince.UTC().Format("15:04:05"), sp.Policy.ReplaceUnreachableAfter.Duration)
 		}
 	}
-
-	tg := chooseTarget(sp, nodes, s.Self, warn)
-	steps := labelSteps
-	steps = append(steps, orderSteps(sp, nodes, tg, s.Self)...)
-	steps = holdForMaintenance(steps, &s, warn)
-	p.Steps = holdForStuckPromotion(keepQuorum(steps, &s, sp, warn), &s, warn)
-
-	if err := verify(p, &s, zoneLabel); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return out
 }
 
 // blockedReason says why no change may be made at all, or "".
-func blockedReason(s *Snapshot, nodes []*planNode) string {
+// start is Settle(s.Nodes).
+func blockedReason(s *Snapshot, start []Node, nodes []*planNode) string {
 	const advice = QuorumLostAdvice
 	if s.ClusterError != "" {
 		return "the swarm has lost quorum: " + s.ClusterError + ". " + advice
@@ -114,7 +168,7 @@ func blockedReason(s *Snapshot, nodes []*planNode) string {
 		return fmt.Sprintf("the swarm has lost quorum: %d of %d managers are reachable and %d are needed (unreachable: %s). No role change is possible. %s",
 			r.reachable, r.members, Quorum(r.members), strings.Join(down, ", "), advice)
 	}
-	if settled := memberState(Settle(s.Nodes)); settled.ft() < 0 {
+	if settled := memberState(start); settled.ft() < 0 {
 		// Swarm retries such a demotion every 5 s and refuses it while it would lose quorum;
 		// no other role change may start before it finishes.
 		var demoting []string
@@ -156,13 +210,16 @@ func labelReason(lc *LabelChange) string {
 // or what the file asks for: a target can count unreachable managers still inside their grace
 // period, and the count is not worth a step closer to losing quorum. The dropped node stays a
 // manager until a later pass finds the demote safe.
-func keepQuorum(steps []Step, s *Snapshot, sp *spec.Spec, warn func(string, ...any)) []Step {
-	start := Settle(s.Nodes)
+// start is Settle(s.Nodes) and index indexOf(start). It filters steps in place, and returns
+// them with the model once they are all played.
+func keepQuorum(steps []Step, s *Snapshot, start []Node, index map[string]int, sp *spec.Spec, warn func(string, ...any)) ([]Step, *model) {
 	count := sp.Managers.Count
 	guide := min(memberState(s.Nodes).ft(), memberState(start).ft(), FaultTolerance(count, count))
-	cur := newModel(start)
+	cur := newModelOf(start, index, false)
 	kept := map[string]bool{}
-	out := steps[:0:0]
+	// Each step gives at most one (a dropped demote gives its availability step instead), so
+	// out never overtakes the step being read.
+	out := steps[:0]
 	for _, st := range steps {
 		if kept[st.Node] {
 			continue // what follows a dropped demote: its availability or removal
@@ -186,5 +243,22 @@ func keepQuorum(steps []Step, s *Snapshot, sp *spec.Spec, warn func(string, ...a
 		cur.apply(st)
 		out = append(out, st)
 	}
-	return out
+	return out, cur
+}
+
+// settled is Settle(nodes), or nodes themselves when settling changes nothing: no role change
+// in flight, and a member leads while no other node claims to. The planner never writes it.
+func settled(nodes []Node) []Node {
+	leads := false
+	for i := range nodes {
+		n := &nodes[i]
+		if RoleInFlight(n) || (n.Leader && (!n.Member || leads)) {
+			return Settle(nodes)
+		}
+		leads = leads || n.Leader
+	}
+	if !leads {
+		return Settle(nodes)
+	}
+	return nodes
 }

@@ -174,11 +174,11 @@ func TestPropertyNoPlanLosesQuorumOrDipsBelowTheFloor(t *testing.T) {
 			}
 			return
 		}
-		nodes := Settle(s.Nodes)
+		nodes := refSettle(s.Nodes)
 		floor := min(ft(s.Nodes), ft(nodes))
 		final := nodes
 		for _, st := range p.Steps {
-			final = ApplyStep(final, st)
+			final = refApply(final, st)
 		}
 		floor = min(floor, ft(final))
 		if floor < 0 {
@@ -200,7 +200,7 @@ func TestPropertyNoPlanLosesQuorumOrDipsBelowTheFloor(t *testing.T) {
 			if st.Action == ActionRemove && (target.Member || target.State != StateDown) {
 				t.Fatalf("step %d removes %s which is a member or not down", i+1, target.Hostname)
 			}
-			nodes = ApplyStep(nodes, st)
+			nodes = refApply(nodes, st)
 			if got := ft(nodes); got < floor {
 				t.Fatalf("after step %d (%s %s) fault tolerance is %d, floor %d\nplan: %s", i+1, st.Action, st.Hostname, got, floor, stepList(p))
 			}
@@ -218,7 +218,7 @@ func TestPropertyApplyingThePlanThenPlanningAgainYieldsNothing(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Compute again: %v", err)
 		}
-		if !again.Converged() {
+		if !again.Idle() {
 			t.Fatalf("plan: %s\nplanning again: blocked=%q steps=%s inFlight=%v\nswarm:%s\nspec: %+v", stepList(p), again.Blocked, stepList(again), again.InFlight, describe(s), tp.Spec)
 		}
 	})
@@ -346,7 +346,7 @@ func referenceLowerBound(tp *spec.SwarmTopology, s, labelled Snapshot) (int, boo
 				reach++
 			}
 		}
-		if FaultTolerance(len(set), reach) < min(ft(s.Nodes), ft(Settle(s.Nodes)), FaultTolerance(sp.Managers.Count, sp.Managers.Count)) {
+		if FaultTolerance(len(set), reach) < min(ft(s.Nodes), ft(refSettle(s.Nodes)), FaultTolerance(sp.Managers.Count, sp.Managers.Count)) {
 			continue
 		}
 		in := map[string]bool{}

@@ -99,12 +99,14 @@ type LabelChange struct {
 
 // Step is one change to one node.
 type Step struct {
-	Action   Action       `json:"action"`
-	Node     string       `json:"node"`
-	Hostname string       `json:"hostname"`
-	Zone     string       `json:"zone,omitempty"`
-	Labels   *LabelChange `json:"labels,omitempty"`
-	Reason   string       `json:"reason"`
+	Action   Action `json:"action"`
+	Node     string `json:"node"`
+	Hostname string `json:"hostname"`
+	Zone     string `json:"zone,omitempty"`
+	// Labels is shared by the steps of one plan that make the same change: read it, never
+	// change it.
+	Labels *LabelChange `json:"labels,omitempty"`
+	Reason string       `json:"reason"`
 	// FaultTolerance is the model's fault tolerance once this step has settled.
 	FaultTolerance int `json:"faultTolerance"`
 }
@@ -139,9 +141,14 @@ type Plan struct {
 	InFlight []InFlight `json:"inFlight,omitempty"`
 	Warnings []string   `json:"warnings"`
 	// Blocked says why nothing may be done; empty when the plan may proceed.
-	Blocked string  `json:"blocked"`
-	Before  Summary `json:"before"`
-	After   Summary `json:"after"`
+	Blocked string `json:"blocked"`
+	// Unmet says why the nodes there are cannot meet the file (too few eligible nodes for the
+	// count or a zone, a manager that should go but nothing can replace). The plan still does
+	// the safe part; once it is done the swarm is as close to the file as it can get, but it
+	// does not match it, so the plan is not converged. Empty when the file can be met.
+	Unmet  []string `json:"unmet,omitempty"`
+	Before Summary  `json:"before"`
+	After  Summary  `json:"after"`
 	// LowestFaultTolerance is the lowest fault tolerance at any point of the plan.
 	LowestFaultTolerance int `json:"lowestFaultTolerance"`
 	// Floor is min(fault tolerance before, fault tolerance of the target): no step may go below it.
@@ -152,7 +159,13 @@ type Plan struct {
 	Maintenance *MaintenanceLock `json:"maintenance,omitempty"`
 }
 
-// Converged reports whether there is nothing left to do or wait for.
+// Converged reports whether the swarm matches the file: nothing left to do or wait for, and
+// nothing the file asks for that the nodes cannot give.
 func (p *Plan) Converged() bool {
+	return p.Idle() && len(p.Unmet) == 0
+}
+
+// Idle reports whether there is nothing left to do or wait for, whether or not the file is met.
+func (p *Plan) Idle() bool {
 	return p.Blocked == "" && len(p.Steps) == 0 && len(p.InFlight) == 0
 }

@@ -43,8 +43,24 @@ func verdict(p *reconcile.Plan) string {
 		return plural(len(p.Steps), "step", "steps") + " pending"
 	case len(p.InFlight) > 0:
 		return "waiting for " + plural(len(p.InFlight), "change", "changes") + " in flight"
+	case len(p.Unmet) > 0:
+		return "NOT CONVERGED, the file cannot be met with the nodes there are"
 	}
 	return "converged, nothing to do"
+}
+
+// otherWarnings are the warnings that the unmet list does not already say.
+func otherWarnings(p *reconcile.Plan) []string {
+	if len(p.Unmet) == 0 {
+		return p.Warnings
+	}
+	var out []string
+	for _, w := range p.Warnings {
+		if !slices.Contains(p.Unmet, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func plural(n int, one, many string) string {

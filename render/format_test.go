@@ -98,6 +98,9 @@ func TestTheVerdictLineSaysWhatToExpect(t *testing.T) {
 		{"two steps are plural", reconcile.Plan{Steps: []reconcile.Step{step, step}}, "Plan: 2 steps pending\n"},
 		{"a change in flight with no step is waited for", reconcile.Plan{InFlight: []reconcile.InFlight{{Node: id3, To: reconcile.RoleWorker}}},
 			"Plan: waiting for 1 change in flight\n"},
+		{"a file the nodes cannot meet is not converged", reconcile.Plan{Unmet: []string{"too few nodes"}},
+			"Plan: NOT CONVERGED, the file cannot be met with the nodes there are\n"},
+		{"steps pending win over unmet", reconcile.Plan{Unmet: []string{"too few nodes"}, Steps: []reconcile.Step{step}}, "Plan: 1 step pending\n"},
 		{"blocked wins over steps", reconcile.Plan{Blocked: "no", Steps: []reconcile.Step{step}}, "Plan: BLOCKED, nothing may be changed\n"},
 		{"the time is shown in UTC", reconcile.Plan{Time: observedAt.Add(90 * 60e9).In(fixedZone)}, "Plan: converged, nothing to do (swarm as of 2026-11-27T14:13:00Z)\n"},
 	}

@@ -54,16 +54,24 @@ func writeMarkdown(b *bytes.Buffer, p *reconcile.Plan) {
 			b.WriteString(line + "\n")
 		}
 	}
-	if len(p.Warnings) > 0 {
+	if len(p.Unmet) > 0 {
+		b.WriteString("\n#### Cannot be met\n\nThe swarm does not match the file once this is done:\n\n")
+		mdList(b, p.Unmet)
+	}
+	if ws := otherWarnings(p); len(ws) > 0 {
 		b.WriteString("\n#### Warnings\n\n")
-		for _, w := range p.Warnings {
-			lines := strings.Split(clean(w, true), "\n")
-			for i := range lines {
-				lines[i] = mdText(lines[i])
-			}
-			// A trailing backslash is a hard line break; the indent keeps the line in the item.
-			fmt.Fprintf(b, "- %s\n", strings.Join(lines, "\\\n  "))
+		mdList(b, ws)
+	}
+}
+
+func mdList(b *bytes.Buffer, items []string) {
+	for _, w := range items {
+		lines := strings.Split(clean(w, true), "\n")
+		for i := range lines {
+			lines[i] = mdText(lines[i])
 		}
+		// A trailing backslash is a hard line break; the indent keeps the line in the item.
+		fmt.Fprintf(b, "- %s\n", strings.Join(lines, "\\\n  "))
 	}
 }
 

@@ -75,6 +75,21 @@ var examples = []struct {
 		Floor:                0,
 		Time:                 observedAt,
 	}},
+	{"unmet", reconcile.Plan{
+		Warnings: []string{
+			"node node6 was asked to become a manager but is down: swarm cannot take that back while it is away; " +
+				"it joins the managers when it returns, and is demoted then if the file does not want it",
+			"spec.managers.count wants 5 managers but only 3 nodes are eligible (ready, matching the selector, with a zone)",
+		},
+		Unmet: []string{
+			"spec.managers.count wants 5 managers but only 3 nodes are eligible (ready, matching the selector, with a zone)",
+		},
+		Before:               reconcile.Summary{Managers: 3, Reachable: 3, FaultTolerance: 1, Zones: map[string]int{"a": 1, "b": 1, "c": 1}},
+		After:                reconcile.Summary{Managers: 3, Reachable: 3, FaultTolerance: 1, Zones: map[string]int{"a": 1, "b": 1, "c": 1}},
+		LowestFaultTolerance: 1,
+		Floor:                1,
+		Time:                 observedAt,
+	}},
 	{"blocked-quorum-lost", reconcile.Plan{
 		Blocked: "quorum lost: 1 of 3 managers is reachable (node1) and raft needs 2, so no change can be made.\n" +
 			"Bring node2 (vjdkl0bmwirf) or node3 (8fuz4kpuu76g) back: restart dockerd or the machine.\n" +

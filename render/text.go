@@ -35,9 +35,15 @@ func writeText(b *bytes.Buffer, p *reconcile.Plan) {
 		b.WriteString("\nSteps:\n")
 		textSteps(b, p.Steps)
 	}
-	if len(p.Warnings) > 0 {
+	if len(p.Unmet) > 0 {
+		b.WriteString("\nCannot be met (the swarm does not match the file once this is done):\n")
+		for _, w := range p.Unmet {
+			fmt.Fprintf(b, "  - %s\n", indentLines(clean(w, true), "    "))
+		}
+	}
+	if ws := otherWarnings(p); len(ws) > 0 {
 		b.WriteString("\nWarnings:\n")
-		for _, w := range p.Warnings {
+		for _, w := range ws {
 			fmt.Fprintf(b, "  - %s\n", indentLines(clean(w, true), "    "))
 		}
 	}

@@ -46,6 +46,8 @@ type Metrics struct {
 
 	// The node in maintenance, if any: one series while a lock is valid.
 	maintenance, maintenanceExpiry *prometheus.GaugeVec
+	// unmet is 1 while the nodes there are cannot meet the file (Plan.Unmet).
+	unmet prometheus.Gauge
 }
 
 // NewMetrics registers the series, with the Go runtime and process collectors, on a new
@@ -86,6 +88,7 @@ func NewMetrics() *Metrics {
 		settle: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "step_settle_seconds",
 			Help: "Time from sending a step to seeing it take effect (or giving up), by action.", Buckets: settleBuckets}, []string{"action"}),
 	}
+	m.unmet = gauge("topology_unmet", "1 when the nodes there are cannot meet the topology file (too few eligible nodes for the count or a zone), else 0.")
 	reg.MustRegister(m.perZone, m.steps, m.errors, m.reloads, m.settle,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Both results exist from the start, so a rate() over them works before the first change.
@@ -146,6 +149,7 @@ func (m *Metrics) ObservePlan(p *reconcile.Plan) {
 		m.maintenance.WithLabelValues(l.Node, l.Hostname, l.Holder).Set(1)
 		m.maintenanceExpiry.WithLabelValues(l.Node, l.Hostname, l.Holder).Set(float64(l.Expiry.Unix()))
 	}
+	m.unmet.Set(boolGauge(len(p.Unmet) > 0))
 	at := p.Time
 	if at.IsZero() {
 		at = m.now()

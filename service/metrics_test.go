@@ -93,6 +93,7 @@ func TestMetricsFollowPlansStepsAndErrors(t *testing.T) {
 		`swarmtopo_managers_per_zone{zone="b"} 1`,
 		"swarmtopo_pending_steps 2",
 		"swarmtopo_blocked 0",
+		"swarmtopo_topology_unmet 0",
 		"swarmtopo_active 1",
 		"swarmtopo_topology_valid 0",
 		fmt.Sprintf("swarmtopo_last_reconcile_timestamp_seconds %g", float64(epoch.Unix())),
@@ -113,7 +114,7 @@ func TestMetricsFollowPlansStepsAndErrors(t *testing.T) {
 	}
 
 	// The next plan: the swarm moved to three zones and is blocked.
-	m.ObservePlan(&reconcile.Plan{Time: epoch.Add(time.Minute), Blocked: "a demotion would lose quorum",
+	m.ObservePlan(&reconcile.Plan{Time: epoch.Add(time.Minute), Blocked: "a demotion would lose quorum", Unmet: []string{"too few nodes"},
 		Before: reconcile.Summary{Managers: 3, Reachable: 3, FaultTolerance: 1, Zones: map[string]int{"b": 1, "c": 2}}})
 	m.SetActive(false)
 	m.ObserveReload(nil)
@@ -122,6 +123,7 @@ func TestMetricsFollowPlansStepsAndErrors(t *testing.T) {
 		`swarmtopo_managers_per_zone{zone="c"} 2`,
 		"swarmtopo_pending_steps 0",
 		"swarmtopo_blocked 1",
+		"swarmtopo_topology_unmet 1",
 		"swarmtopo_active 0",
 		"swarmtopo_topology_valid 1",
 		`swarmtopo_topology_reloads_total{result="ok"} 1`,

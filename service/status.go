@@ -3,6 +3,7 @@ package service
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -372,6 +373,9 @@ func (s *Status) updateLocked() {
 		f := p.InFlight[0]
 		s.setLocked(ConditionConverged, ConditionFalse, "RoleChangeInFlight",
 			fmt.Sprintf("waiting for %s to become a %s", f.Hostname, f.To))
+	case len(p.Unmet) > 0:
+		s.setLocked(ConditionConverged, ConditionFalse, "Unmet",
+			fmt.Sprintf("the nodes there are cannot meet topology %q: %s", s.topo.Name, strings.Join(p.Unmet, "; ")))
 	default:
 		s.setLocked(ConditionConverged, ConditionTrue, "Converged", fmt.Sprintf("the swarm matches topology %q", s.topo.Name))
 	}
@@ -379,12 +383,13 @@ func (s *Status) updateLocked() {
 }
 
 func (s *Status) updateProgressingLocked(p *reconcile.Plan) {
-	converged := p.Converged()
 	switch {
 	case p.Blocked != "":
 		s.setLocked(ConditionProgressing, ConditionFalse, "Blocked", "nothing may be changed while the plan is blocked")
-	case converged:
+	case p.Converged():
 		s.setLocked(ConditionProgressing, ConditionFalse, "Converged", "nothing to do")
+	case p.Idle():
+		s.setLocked(ConditionProgressing, ConditionFalse, "Unmet", "nothing more can be done: the file cannot be met")
 	case s.dryRun:
 		s.setLocked(ConditionProgressing, ConditionFalse, "DryRun", "dry run: steps are planned, never applied")
 	case s.gate == controller.GateStandby:

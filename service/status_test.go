@@ -247,6 +247,21 @@ func TestTheReportAsJSON(t *testing.T) {
 	}
 }
 
+func TestAFileTheNodesCannotMeetIsNotConverged(t *testing.T) {
+	st := service.NewStatus(func() time.Time { return epoch })
+	st.SetTopology("/topology.yaml", named("prod"), epoch)
+	st.ObservePlan(&reconcile.Plan{Time: epoch,
+		Unmet: []string{"spec.managers.count wants 5 managers but only 3 nodes are eligible"}})
+	c, _ := st.Condition(service.ConditionConverged)
+	if c.Status != service.ConditionFalse || c.Reason != "Unmet" || !strings.Contains(c.Message, "only 3 nodes are eligible") {
+		t.Errorf("Converged = %s/%s (%s), want False/Unmet naming why", c.Status, c.Reason, c.Message)
+	}
+	c, _ = st.Condition(service.ConditionProgressing)
+	if c.Status != service.ConditionFalse || c.Reason != "Unmet" {
+		t.Errorf("Progressing = %s/%s (%s), want False/Unmet", c.Status, c.Reason, c.Message)
+	}
+}
+
 func TestStatusSaysWhatAPendingPromotionWaitsForAndWhatAHumanCanDo(t *testing.T) {
 	st := service.NewStatus(func() time.Time { return epoch })
 	st.SetTopology("/topology.yaml", named("prod"), epoch)

@@ -15,6 +15,10 @@ const (
 	codeError     = 1
 	codePending   = 2
 	codeBlocked   = 3
+	// codeUnmet: nothing is left to do, but the nodes there are cannot meet the file (too few
+	// eligible nodes for the count or a zone). The swarm is as close as it can get; it does not
+	// match the file, so this is not 0.
+	codeUnmet = 4
 )
 
 // exitError carries the process exit code out of a command; main turns it into os.Exit.
@@ -44,14 +48,17 @@ func exitWith(code int) error {
 	return &exitError{code: code}
 }
 
-// planCode maps a plan to the exit code of `plan`. Blocked wins over pending work, and a role
-// change swarm has not finished counts as pending: the swarm is not there yet.
+// planCode maps a plan to the exit code of `plan` and `run --once`. Blocked wins over pending
+// work, pending work over a file that cannot be met, and a role change swarm has not finished
+// counts as pending: the swarm is not there yet.
 func planCode(p *reconcile.Plan) int {
 	switch {
 	case p.Blocked != "":
 		return codeBlocked
 	case len(p.Steps) > 0 || len(p.InFlight) > 0:
 		return codePending
+	case len(p.Unmet) > 0:
+		return codeUnmet
 	default:
 		return codeConverged
 	}

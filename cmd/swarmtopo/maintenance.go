@@ -15,7 +15,7 @@ import (
 )
 
 // codeCommandFailed is the exit code of `maintenance run` when the command it ran failed.
-const codeCommandFailed = 4
+const codeCommandFailed = 5
 
 // maintenanceCmd groups the planned-maintenance commands.
 func (a *app) maintenanceCmd() *cobra.Command {
@@ -28,7 +28,7 @@ instance and every admin sees the same one. Taking a manager down is refused whe
 quorum, leave the fault tolerance below spec.policy.maintenance.minFaultTolerance (-f FILE), while
 quorum is already degraded, or while a role change is in flight.
 
-Exit codes: 0 done, 1 error, 3 refused (with the reason), 4 the command given to run failed.`,
+Exit codes: 0 done, 1 error, 3 refused (with the reason), 5 the command given to run failed.`,
 	}
 	cmd.AddCommand(a.maintenanceStartCmd(), a.maintenanceEndCmd(), a.maintenanceListCmd(), a.maintenanceRunCmd())
 	return cmd

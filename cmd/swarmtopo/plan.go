@@ -25,7 +25,8 @@ Without --state, plan observes the live swarm at DOCKER_HOST (DOCKER_TLS_VERIFY 
 DOCKER_CERT_PATH work too) with read-only calls. With --state it plans from a saved snapshot:
 exactly the JSON array that 'docker node inspect $(docker node ls -q)' prints.
 
-Exit codes: 0 converged, 1 error, 2 steps pending (or a role change in flight), 3 blocked.
+Exit codes: 0 converged, 1 error, 2 steps pending (or a role change in flight), 3 blocked,
+4 nothing left to do but the nodes cannot meet the file.
 With -o json the plan is always one JSON object on stdout, also when blocked.`,
 		Example: `  swarmtopo plan -f prod.yaml
   docker node inspect $(docker node ls -q) > nodes.json

@@ -17,6 +17,7 @@ type planJSON struct {
 	InFlight []map[string]any `json:"inFlight"`
 	Warnings []string         `json:"warnings"`
 	Blocked  *string          `json:"blocked"`
+	Unmet    []string         `json:"unmet"`
 	Before   map[string]any   `json:"before"`
 	After    map[string]any   `json:"after"`
 }
@@ -28,6 +29,8 @@ func (p planJSON) wantCode() int {
 		return codeBlocked
 	case len(p.Steps) > 0 || len(p.InFlight) > 0:
 		return codePending
+	case len(p.Unmet) > 0:
+		return codeUnmet
 	}
 	return codeConverged
 }
@@ -257,5 +260,28 @@ func TestPlanErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPlanOfAFileTheNodesCannotMeetIsNotExitZero(t *testing.T) {
+	// The fixture has five nodes: nine managers cannot be had. Once the plan has run, the plan
+	// of the resulting swarm has nothing left to do and must still not say 0.
+	topo := writeFile(t, "topology.yaml", strings.Replace(threeManagers, "count: 3", "count: 9", 1))
+	for _, format := range []string{"json", "text", "markdown"} {
+		r := cli(t, "", "plan", "-f", topo, "--state", fixture, "-o", format)
+		if r.code == codeConverged || r.code == codeError {
+			t.Errorf("-o %s: exit code %d for a file that cannot be met\n%s", format, r.code, r)
+		}
+		if format == "json" {
+			p := decodePlan(t, r.stdout)
+			if len(p.Unmet) == 0 || !strings.Contains(strings.Join(p.Unmet, "\n"), "spec.managers.count wants 9") {
+				t.Errorf("unmet = %q, want the count named", p.Unmet)
+			}
+			if r.code != p.wantCode() {
+				t.Errorf("exit code %d, the plan calls for %d", r.code, p.wantCode())
+			}
+		} else if !strings.Contains(r.stdout, "spec.managers.count wants 9") {
+			t.Errorf("-o %s does not say the count cannot be met:\n%s", format, r.stdout)
+		}
 	}
 }

@@ -138,6 +138,19 @@ func TestRunOnce(t *testing.T) {
 		}
 	})
 
+	t.Run("a file the nodes cannot meet is applied as far as it goes and exits 4", func(t *testing.T) {
+		fs := oneManager()
+		seven := writeFile(t, "seven.yaml", strings.Replace(threeManagers, "count: 3", "count: 7", 1))
+		r := runFake(t, fs, "run", "-f", seven, "--once", "-o", "json")
+		p := decodePlan(t, r.stdout)
+		if r.code != codeUnmet || p.wantCode() != codeUnmet {
+			t.Fatalf("exit code %d, want an unmet plan and %d\n%s", r.code, codeUnmet, r)
+		}
+		if got := fs.Managers(); len(got) != 5 {
+			t.Errorf("managers %v, want all 5 nodes", got)
+		}
+	})
+
 	t.Run("a swarm without a leader is blocked, exit 3, nothing sent", func(t *testing.T) {
 		fs := oneManager()
 		fs.LoseQuorum()
