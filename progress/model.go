@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -331,7 +330,7 @@ func (m *Model) rowLine(st Styles, i, aw, hw, zw int) string {
 		mark, style, when = "✗", st.Failed, r.result
 	}
 	what := r.step.Reason
-	if edits := labelEdits(r.step.Labels); len(edits) > 0 {
+	if edits := r.step.Labels.Edits(); len(edits) > 0 {
 		what = strings.Join(edits, " ") + " — " + what
 	}
 	if r.state == failed && r.err != "" {
@@ -354,26 +353,9 @@ func zone(z string) string {
 func key(st reconcile.Step) string {
 	k := string(st.Action) + " " + st.Node
 	if st.Labels != nil {
-		k += " " + strings.Join(labelEdits(st.Labels), " ")
+		k += " " + strings.Join(st.Labels.Edits(), " ")
 	}
 	return k
-}
-
-// labelEdits lists a label change as +key=value and -key, sorted so output is stable.
-func labelEdits(c *reconcile.LabelChange) []string {
-	if c == nil {
-		return nil
-	}
-	var out []string
-	for _, k := range slices.Sorted(maps.Keys(c.Add)) {
-		out = append(out, "+"+k+"="+c.Add[k])
-	}
-	removes := slices.Clone(c.Remove)
-	slices.Sort(removes)
-	for _, k := range removes {
-		out = append(out, "-"+k)
-	}
-	return out
 }
 
 func plural(n int, one, many string) string {

@@ -1,8 +1,11 @@
 package reconcile
 
 import (
-	"github.com/swarmtopo/swarmtopo/spec"
+	"maps"
+	"slices"
 	"time"
+
+	"github.com/swarmtopo/swarmtopo/spec"
 )
 
 // Role is a node's role in the swarm.
@@ -95,6 +98,23 @@ const (
 type LabelChange struct {
 	Add    map[string]string `json:"add,omitempty"`
 	Remove []string          `json:"remove,omitempty"`
+}
+
+// Edits lists the change as +key=value and -key, sorted so that output is stable.
+func (c *LabelChange) Edits() []string {
+	if c == nil {
+		return nil
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(c.Add)) {
+		out = append(out, "+"+k+"="+c.Add[k])
+	}
+	removes := slices.Clone(c.Remove)
+	slices.Sort(removes)
+	for _, k := range removes {
+		out = append(out, "-"+k)
+	}
+	return out
 }
 
 // Step is one change to one node.

@@ -2,7 +2,6 @@ package render
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -116,21 +115,4 @@ func becoming(f reconcile.InFlight) string {
 		return "to finish becoming a worker"
 	}
 	return "to finish its role change"
-}
-
-// labelEdits lists a label change as +key=value and -key, sorted so output is stable.
-func labelEdits(c *reconcile.LabelChange) []string {
-	if c == nil {
-		return nil
-	}
-	var out []string
-	for _, k := range slices.Sorted(maps.Keys(c.Add)) {
-		out = append(out, "+"+k+"="+c.Add[k])
-	}
-	removes := slices.Clone(c.Remove)
-	slices.Sort(removes)
-	for _, k := range removes {
-		out = append(out, "-"+k)
-	}
-	return out
 }

@@ -42,7 +42,7 @@ func writeMarkdown(b *bytes.Buffer, p *reconcile.Plan) {
 		b.WriteString("\n#### Steps\n\n")
 		for i, s := range p.Steps {
 			line := fmt.Sprintf("%d. **%s** %s", i+1, mdText(string(s.Action)), mdNode(s.Hostname, s.Node, s.Zone))
-			for _, e := range labelEdits(s.Labels) {
+			for _, e := range s.Labels.Edits() {
 				line += " " + mdCode(e, false)
 			}
 			if s.Reason != "" {

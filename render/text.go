@@ -98,7 +98,7 @@ func textSteps(b *bytes.Buffer, steps []reconcile.Step) {
 	}
 	for i, s := range steps {
 		line := fmt.Sprintf("%*d. %-*s %s", numWidth, i+1, actionWidth, s.Action, textNode(s.Hostname, s.Node, s.Zone))
-		if edits := labelEdits(s.Labels); len(edits) > 0 {
+		if edits := s.Labels.Edits(); len(edits) > 0 {
 			line += " " + clean(strings.Join(edits, " "), false)
 		}
 		if s.Reason != "" {
