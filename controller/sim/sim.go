@@ -603,7 +603,7 @@ func (w *world) healAll() {
 
 // lowerBound is how many role changes the starting plan needs, plus what each fault may
 // force: a node away may need a replacement and its demotion, and a third change when it
-// returns; a human role change one to undo and one to replace; a crash or call fault one
+// returns; a human change (role, zone label) one to undo and one to replace; a crash or call fault one
 // resent change; a new file is added when it comes.
 func (w *world) lowerBound() int {
 	leader := w.fake.Leader()
@@ -622,9 +622,10 @@ func (w *world) lowerBound() int {
 		switch f.Kind {
 		case StopNode, PartitionNode, PauseNode:
 			bound += 3
-		case HumanPromote, HumanDemote:
+		case HumanPromote, HumanDemote, HumanLabel, HumanAvailability:
+			// A label can move a node to another zone, and so a seat.
 			bound += 2
-		case Crash, CallFail, CallHang, CallLateAck, CallConflict, HumanLabel, HumanAvailability:
+		case Crash, CallFail, CallHang, CallLateAck, CallConflict:
 			bound++
 		}
 	}
