@@ -103,8 +103,8 @@ type Options struct {
 	OnPass func(Result, error)
 	// Gate, if set, is asked whether this instance may change the swarm: once per pass before
 	// anything is applied or waited for, and again immediately before every mutating call.
-	// A non-nil error means "do not act": nothing is sent and the pass returns an error
-	// wrapping ErrStandby. LeaderGate is the gate for running several instances.
+	// A non-nil error means "do not act": nothing is sent and the pass returns a Result with
+	// Standby set to why. LeaderGate is the gate for running several instances.
 	Gate func(ctx context.Context) error
 	// Wake, if set, wakes Run like a node event does; a topology reloader's change channel.
 	Wake <-chan struct{}
@@ -126,20 +126,50 @@ type StepResult struct {
 	FaultToleranceAfter  int
 }
 
-// Result is what one pass did and what the caller should do next.
+// Result is what one pass asks of its caller, read the way controller-runtime's reconcile.Result
+// is: an error returned beside it wins (retry with backoff; only Plan and Step are still worth
+// reporting), otherwise RequeueNow, RequeueAfter or nothing (the next event or resync) says when
+// to look again. Whether the swarm is converged or blocked is the plan's to say
+// (Plan.Converged, Plan.Blocked); the result does not keep a copy.
 type Result struct {
 	// Plan is the plan the pass made; nil if it failed before planning.
 	Plan *reconcile.Plan
 	// Step is the step the pass attempted, if any.
 	Step *StepResult
-	// Requeue asks for another pass right away: something changed.
-	Requeue bool
-	// RequeueAfter asks for another pass after this long.
+	// RequeueNow asks for another pass at once: a step was applied or a change seen settle,
+	// so the plan this pass made is stale.
+	RequeueNow bool
+	// RequeueAfter asks for another pass after this long, sooner than the resync: a grace
+	// period ends, nodes show unknown after a leader change, a step was refused at the last
+	// moment. Zero means at the next node event or resync.
 	RequeueAfter time.Duration
-	// Blocked is why nothing may be done; empty otherwise.
-	Blocked string
-	// Converged is true when there is nothing to do or wait for.
-	Converged bool
+	// Standby says why Options.Gate held this instance back; empty when it may act. Standing
+	// by is not a failure: look again at the next event or resync, without backoff.
+	Standby string
+}
+
+// StandingBy reports whether the gate held this instance back in this pass.
+func (r Result) StandingBy() bool { return r.Standby != "" }
+
+// Defaulted returns o with every zero duration and the clock set to its default: the one place
+// the defaults are applied, for the controller and for callers that derive their own timings
+// from the controller's (service mode's staleness limit).
+func (o Options) Defaulted() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.Resync, DefaultResync)
+	def(&o.StepTimeout, DefaultStepTimeout)
+	def(&o.SettlePoll, DefaultSettlePoll)
+	def(&o.CallTimeout, DefaultCallTimeout)
+	def(&o.StopGrace, DefaultStopGrace)
+	def(&o.MaxBackoff, DefaultMaxBackoff)
+	if o.Clock == nil {
+		o.Clock = RealClock
+	}
+	return o
 }
 
 // Controller reconciles one swarm. Reconcile, Once and Run must not run concurrently.
@@ -162,8 +192,6 @@ type Controller struct {
 	unproductive int
 	// gate is what Gate said last, to log only when it changes.
 	gate int
-	// graceEnds is how long until an unreachable manager is past its grace, from the last pass.
-	graceEnds time.Duration
 	// unknownSince is when passes started to find nodes "unknown" before a role change.
 	unknownSince time.Time
 }
@@ -173,27 +201,7 @@ func New(o Options) *Controller {
 	if o.Topology == nil || o.Docker == nil {
 		panic("controller: Options.Topology and Options.Docker are required")
 	}
-	if o.Resync <= 0 {
-		o.Resync = DefaultResync
-	}
-	if o.StepTimeout <= 0 {
-		o.StepTimeout = DefaultStepTimeout
-	}
-	if o.SettlePoll <= 0 {
-		o.SettlePoll = DefaultSettlePoll
-	}
-	if o.CallTimeout <= 0 {
-		o.CallTimeout = DefaultCallTimeout
-	}
-	if o.StopGrace <= 0 {
-		o.StopGrace = DefaultStopGrace
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = DefaultMaxBackoff
-	}
-	if o.Clock == nil {
-		o.Clock = RealClock
-	}
+	o = o.Defaulted()
 	c := &Controller{
 		o:                o,
 		r:                readOnly{r: o.Docker},

@@ -51,7 +51,7 @@ func TestOnPassSeesEveryPass(t *testing.T) {
 	var passes []pass
 	p := toy{managers: []string{"node1"}, labels: map[string]map[string]string{"node2": {"az": "b"}}}
 	c, _ := newController(t, s, p.plan, controller.Options{OnPass: func(r controller.Result, err error) {
-		passes = append(passes, pass{r.Converged, err})
+		passes = append(passes, pass{r.Plan != nil && r.Plan.Converged(), err})
 	}})
 	if _, err := c.Once(context.Background()); err != nil {
 		t.Fatal(err)
@@ -61,7 +61,9 @@ func TestOnPassSeesEveryPass(t *testing.T) {
 	}
 	bug := errors.New("planner bug")
 	c, _ = newController(t, s, func(*spec.SwarmTopology, reconcile.Snapshot) (*reconcile.Plan, error) { return nil, bug },
-		controller.Options{OnPass: func(r controller.Result, err error) { passes = append(passes, pass{r.Converged, err}) }})
+		controller.Options{OnPass: func(r controller.Result, err error) {
+			passes = append(passes, pass{r.Plan != nil && r.Plan.Converged(), err})
+		}})
 	_, err := c.Reconcile(context.Background())
 	if last := passes[len(passes)-1]; !errors.Is(last.err, bug) || !errors.Is(err, bug) {
 		t.Errorf("OnPass saw %v, Reconcile returned %v; want the planner's error in both", last.err, err)

@@ -48,22 +48,20 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 		wait, wakeCh := c.o.Resync, (<-chan struct{})(wake)
 		switch {
-		case errors.Is(err, ErrStandby):
-			// Not a failure: checkGate has said so once. Look again at the resync or on an
-			// event (a leader's demotion comes with node events), without any backoff.
-			backoff = 0
 		case err != nil:
 			backoff = nextBackoff(backoff, c.o.MaxBackoff)
 			// An event does not cut the backoff short: a failing daemon also emits events.
 			wait, wakeCh = backoff, nil
 			log.Error(err, "Reconcile failed", "retryIn", backoff.String())
-		case res.Requeue:
+		case res.RequeueNow:
 			backoff = 0
 			continue
 		case res.RequeueAfter > 0:
 			backoff = 0
 			wait = res.RequeueAfter
 		default:
+			// Converged, blocked, or standing by (checkGate has said so once): look again at
+			// the resync or on an event (a leader's demotion comes with node events).
 			backoff = 0
 		}
 		select {
@@ -99,11 +97,12 @@ func (c *Controller) Once(ctx context.Context) (*reconcile.Plan, error) {
 			return last, err
 		}
 		timeouts = 0
-		if res.Blocked != "" || c.w == nil || res.Converged {
+		if res.Plan.Blocked != "" || c.w == nil || res.Plan.Converged() || res.StandingBy() {
 			// Converged includes a manager waiting out its grace period: --once does not wait.
+			// Standing by, this process can do no more; the plan says what is left.
 			return last, nil
 		}
-		if !res.Requeue && res.RequeueAfter == 0 {
+		if !res.RequeueNow && res.RequeueAfter == 0 {
 			return last, nil
 		}
 		if ctx.Err() != nil {

@@ -9,27 +9,21 @@ import (
 	"time"
 
 	"github.com/swarmtopo/swarmtopo/reconcile"
+	"github.com/swarmtopo/swarmtopo/spec"
 )
 
 // Reconcile runs one pass: observe once, plan, preflight, apply only the first step and wait
 // for it to settle. A pass that applied a step returns Requeue so that the caller observes and
 // plans again; the plan it applied from is stale by then.
 //
-// A blocked plan is not an error: Result.Blocked says why. Errors mean "try again later with
-// backoff"; errors.Is tells ErrStepTimeout, ErrNoProgress, ErrNotManager and ErrStopped apart.
-// ErrStandby means the gate held this instance back: not a failure, only "look again later".
+// A blocked plan is not an error: Plan.Blocked says why. Standing by is not one either:
+// Result.Standby says why. Errors mean "try again later with backoff"; errors.Is tells
+// ErrStepTimeout, ErrNoProgress, ErrNotManager and ErrStopped apart.
 func (c *Controller) Reconcile(ctx context.Context) (res Result, err error) {
 	if c.o.OnPass != nil {
 		defer func() { c.o.OnPass(res, err) }()
 	}
-	res, err = c.reconcile(ctx)
-	// Look again the moment a grace period ends rather than at the next resync: that is
-	// when an unreachable manager becomes due for replacement.
-	if err == nil && !res.Requeue && c.graceEnds > 0 && c.graceEnds < c.o.Resync &&
-		(res.RequeueAfter == 0 || c.graceEnds < res.RequeueAfter) {
-		res.RequeueAfter = c.graceEnds
-	}
-	return res, err
+	return c.reconcile(ctx)
 }
 
 // How long a pass waits for nodes shown "unknown" before it acts anyway, and how often it
@@ -74,7 +68,18 @@ func (c *Controller) reconcile(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("observing swarm: %w", err)
 	}
-	c.graceEnds = untilGraceEnds(s, t.Spec.Policy.ReplaceUnreachableAfter.Duration)
+	graceEnds := untilGraceEnds(s, t.Spec.Policy.ReplaceUnreachableAfter.Duration)
+	res, err := c.pass(ctx, s, t)
+	// Look again the moment a grace period ends rather than at the next resync: that is
+	// when an unreachable manager becomes due for replacement.
+	if err == nil && !res.RequeueNow && graceEnds > 0 && graceEnds < c.o.Resync &&
+		(res.RequeueAfter == 0 || graceEnds < res.RequeueAfter) {
+		res.RequeueAfter = graceEnds
+	}
+	return res, err
+}
+
+func (c *Controller) pass(ctx context.Context, s reconcile.Snapshot, t *spec.SwarmTopology) (Result, error) {
 	plan, err := c.planner(t, s)
 	if err != nil {
 		return Result{}, fmt.Errorf("planning: %w", err)
@@ -88,27 +93,21 @@ func (c *Controller) reconcile(ctx context.Context) (Result, error) {
 	lastOK := c.lastOK
 	c.lastOK = nil
 
-	if plan.Blocked != "" {
-		res.Blocked = plan.Blocked
-		return res, nil
-	}
-	if c.w == nil {
-		// Dry run: the plan is reported, nothing is waited for or applied.
-		res.Converged = plan.Converged()
+	if plan.Blocked != "" || c.w == nil {
+		// Blocked, or a dry run: the plan is reported, nothing is waited for or applied.
 		return res, nil
 	}
 	// Asked before waiting too: an instance that stands by leaves even the waiting to the one
 	// that acts, and a converged pass still finds out which of the two this instance is.
 	if err := c.checkGate(ctx); err != nil {
-		res.Converged = plan.Converged()
-		return res, fmt.Errorf("before acting: %w", err)
+		res.Standby = err.Error()
+		return res, nil
 	}
 	if waits := c.inFlight(s, plan); len(waits) > 0 {
 		return c.awaitInFlight(ctx, res, s.Self, waits)
 	}
 	if len(plan.Steps) == 0 {
 		c.unproductive = 0
-		res.Converged = plan.Converged()
 		return res, nil
 	}
 
@@ -153,7 +152,7 @@ func (c *Controller) reconcile(ctx context.Context) (Result, error) {
 		if len(riders) > 0 {
 			c.lastOK = &riders[len(riders)-1]
 		}
-		res.Requeue = true
+		res.RequeueNow = true
 		return res, nil
 	case ResultConflict, ResultRefused:
 		c.unproductive++
@@ -162,10 +161,14 @@ func (c *Controller) reconcile(ctx context.Context) (Result, error) {
 			return res, fmt.Errorf("%w: %d passes in a row ended without a change: %w", ErrNoProgress, maxUnproductive, sr.Err)
 		}
 		if sr.Result == ResultConflict {
-			res.Requeue = true
+			res.RequeueNow = true
 		} else {
 			res.RequeueAfter = refusedRequeue
 		}
+		return res, nil
+	case ResultStandby:
+		// Leadership moved between the pass's first look and the call: nothing was sent.
+		res.Standby = sr.Err.Error()
 		return res, nil
 	}
 	return res, sr.Err
@@ -311,7 +314,7 @@ func (c *Controller) awaitInFlight(ctx context.Context, res Result, self string,
 		}
 	}
 	c.pending = nil
-	res.Requeue = true
+	res.RequeueNow = true
 	return res, nil
 }
 

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -136,9 +135,10 @@ func (m *Metrics) ObserveStep(sr controller.StepResult) {
 	}
 }
 
-// ObserveError counts a failed pass. Standing by is not a failure and is not counted.
+// ObserveError counts a failed pass. Standing by is a result, not an error, so it is never
+// counted.
 func (m *Metrics) ObserveError(err error) {
-	if err == nil || errors.Is(err, controller.ErrStandby) {
+	if err == nil {
 		return
 	}
 	m.errors.Inc()

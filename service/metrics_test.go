@@ -80,7 +80,6 @@ func TestMetricsFollowPlansStepsAndErrors(t *testing.T) {
 		Err: controller.ErrStepTimeout})
 	m.ObserveStep(controller.StepResult{Step: promoteStep(), Result: controller.ResultRefused, Err: reconcile.ErrBelowFloor})
 	m.ObserveError(fmt.Errorf("applying: %w", controller.ErrStepTimeout))
-	m.ObserveError(fmt.Errorf("before acting: %w", controller.ErrStandby))
 	m.ObserveError(nil)
 	m.ObserveReload(errors.New("spec.managers.cuont: unknown field"))
 

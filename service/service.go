@@ -148,16 +148,8 @@ func New(cfg Config) (*Service, error) {
 // periods, and at least a full error backoff plus two bounded calls. A step that takes long to
 // settle polls all along, so it does not count against it.
 func staleAfter(o controller.Options) time.Duration {
-	or := func(d, def time.Duration) time.Duration {
-		if d > 0 {
-			return d
-		}
-		return def
-	}
-	resync := or(o.Resync, controller.DefaultResync)
-	backoff := or(o.MaxBackoff, controller.DefaultMaxBackoff)
-	call := or(o.CallTimeout, controller.DefaultCallTimeout)
-	return max(3*resync, backoff+2*call)
+	o = o.Defaulted()
+	return max(3*o.Resync, o.MaxBackoff+2*o.CallTimeout)
 }
 
 // gate lets this instance act only while its node leads, and records what it found.

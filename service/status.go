@@ -121,8 +121,8 @@ type Status struct {
 	plan      *reconcile.Plan
 	lastStep  *StepRecord
 	lastError *ErrorRecord
-	// passErr is the last pass's error if it failed (standing by aside); nil after a pass
-	// that went through.
+	// passErr is the last pass's error if it failed; nil after a pass that went through
+	// (standing by is a result, not an error).
 	passErr   error
 	observed  time.Time
 	heartbeat time.Time
@@ -253,7 +253,7 @@ func (s *Status) ObservePass(_ controller.Result, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.heartbeat = s.now()
-	if err != nil && !errors.Is(err, controller.ErrStandby) {
+	if err != nil {
 		s.passErr = err
 		s.lastError = &ErrorRecord{Message: err.Error(), Time: s.heartbeat}
 	} else {

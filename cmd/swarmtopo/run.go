@@ -14,15 +14,6 @@ import (
 	"github.com/swarmtopo/swarmtopo/spec"
 )
 
-// Defaults of run's timing flags.
-const (
-	// defaultResync re-lists the swarm even without events: node events can stop silently.
-	defaultResync = 30 * time.Second
-	// defaultStepTimeout is how long one step may take to settle; a promote waits for the new
-	// manager to join raft and become reachable, which moby's own tests allow 30 s for.
-	defaultStepTimeout = 90 * time.Second
-)
-
 // runOptions are run's flags.
 type runOptions struct {
 	file        string
@@ -38,7 +29,7 @@ type runOptions struct {
 }
 
 func (a *app) runCmd() *cobra.Command {
-	o := runOptions{resync: defaultResync, stepTimeout: defaultStepTimeout, out: formatValue{name: "text"},
+	o := runOptions{resync: controller.DefaultResync, stepTimeout: controller.DefaultStepTimeout, out: formatValue{name: "text"},
 		metricsAddr: service.DefaultAddr, reloadPoll: service.DefaultReloadPoll}
 	cmd := &cobra.Command{
 		Use:   "run -f FILE [--once] [--dry-run] [--resync 30s] [--step-timeout 90s] [-o text|json|markdown]",
