@@ -296,6 +296,7 @@ func (s *Swarm) setStateLocked(n *node, st swarm.NodeState) {
 // is replaced by an election), the dispatcher after Down.
 func (s *Swarm) goAwayLocked(id string, how awayKind) {
 	n := s.mustLocked(id)
+	s.changes++
 	if n.away != here {
 		n.away = how
 		return
@@ -434,6 +435,15 @@ func (s *Swarm) PendingChanges() []Pending {
 			Able: n.away != killed, Blocked: n.blocked})
 	}
 	return out
+}
+
+// Changes counts the changes of the swarm's state so far (versions moved, daemons gone or
+// back): a caller can skip looking again while it stays the same.
+func (s *Swarm) Changes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceLocked()
+	return s.changes
 }
 
 // Leader is the node raft has elected, "" during an election or without quorum.

@@ -101,6 +101,7 @@ type Swarm struct {
 	// Timing is the virtual-time mode's delays; zero fields take DefaultTiming's.
 	Timing Timing
 
+	changes         int
 	now             func() time.Time
 	timers          []timer
 	timerSeq        int
@@ -440,6 +441,7 @@ func (s *Swarm) bumpLocked() uint64 {
 }
 
 func (s *Swarm) touchLocked(n *node) {
+	s.changes++
 	n.n.Version.Index = s.bumpLocked()
 	n.n.UpdatedAt = n.n.UpdatedAt.Add(time.Second)
 }

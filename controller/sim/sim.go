@@ -182,6 +182,9 @@ type world struct {
 	// minutes of the run in which a membership change was pending, per virtual minute.
 	pendingMinute map[int]bool
 	bound         int
+	seen          int
+	pendingNow    bool
+	resync        bool
 	stopped       bool
 	lastCheck     time.Time
 	convergedAt   time.Time
@@ -281,10 +284,10 @@ func (w *world) run() {
 	end := w.start.Add(w.s.FaultWindow + Quiet)
 	w.syncInstances()
 	var last time.Time
-	for !w.stopped {
+	for !w.isStopped() {
 		synctest.Wait()
 		w.afterEvent()
-		if w.stopped {
+		if w.isStopped() {
 			break
 		}
 		next, ok := w.next()
@@ -303,6 +306,12 @@ func (w *world) run() {
 		w.rep.Events++
 	}
 	w.finish()
+}
+
+func (w *world) isStopped() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stopped
 }
 
 // next is when the next thing is due: a queued item or a change of the fake daemon.
@@ -362,8 +371,20 @@ func (w *world) afterEvent() {
 			}
 		}
 	}
-	w.syncInstances()
-	w.checkWorld()
+	// The swarm's scheduling and the invariants on its state only need a look when it moved
+	// (or a crashed instance may start again).
+	if c := w.fake.Changes(); c != w.seen || w.resync {
+		w.seen, w.resync = c, false
+		w.syncInstances()
+		w.checkWorld()
+	} else {
+		w.checkConvergence(nil)
+	}
+	if w.pendingNow {
+		w.mu.Lock()
+		w.pendingMinute[int(w.since()/time.Minute)] = true
+		w.mu.Unlock()
+	}
 }
 
 // checkWorld checks the invariants that hold at every moment.
@@ -372,10 +393,7 @@ func (w *world) checkWorld() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.rep.Checks += 2
-	minute := int(w.since() / time.Minute)
-	if len(pend) > 0 {
-		w.pendingMinute[minute] = true
-	}
+	w.pendingNow = len(pend) > 0
 	still := map[string]bool{}
 	var able []string
 	guilty := false
@@ -397,19 +415,36 @@ func (w *world) checkWorld() {
 	if len(able) >= 2 && guilty {
 		w.violate(InvTwoPending, fmt.Sprintf("the operator's changes on %s are all pending and can complete", strings.Join(able, ", ")))
 	}
-	// The convergence oracle, at most once a virtual second once the faults stopped.
-	if now := time.Now(); w.since() >= w.s.FaultWindow && now.Sub(w.lastCheck) >= time.Second {
+	w.mu.Unlock()
+	w.checkConvergence(pend)
+	w.mu.Lock()
+}
+
+// checkConvergence runs the oracle at most once a virtual second once the faults stopped, and
+// notes since when the swarm has matched the file. pend is nil if not at hand.
+func (w *world) checkConvergence(pend []fakeswarm.Pending) {
+	now := time.Now()
+	w.mu.Lock()
+	due := w.since() >= w.s.FaultWindow && now.Sub(w.lastCheck) >= time.Second
+	if due {
 		w.lastCheck = now
 		w.rep.Checks++
-		w.mu.Unlock()
-		ok, _ := w.converged(pend)
-		w.mu.Lock()
-		switch {
-		case ok && w.convergedAt.IsZero():
-			w.convergedAt = now
-		case !ok:
-			w.convergedAt = time.Time{}
-		}
+	}
+	w.mu.Unlock()
+	if !due {
+		return
+	}
+	if pend == nil {
+		pend = w.fake.PendingChanges()
+	}
+	ok, _ := w.converged(pend)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case ok && w.convergedAt.IsZero():
+		w.convergedAt = now
+	case !ok:
+		w.convergedAt = time.Time{}
 	}
 }
 
@@ -513,6 +548,9 @@ func (w *world) fault(f Fault) {
 	if _, ok := w.fake.Node(id); !ok && !(f.Kind == MuteEvents || f.Kind == UnmuteEvents || f.Kind == BreakEvents || f.Kind == Crash || f.Kind == NewTopology) {
 		return // removed by then
 	}
+	// Noted before it takes effect: what it wakes runs at once, and the timeline must not
+	// depend on who writes first.
+	w.note("FAULT " + w.s.describeFault(f))
 	var err error
 	switch f.Kind {
 	case StopNode:
@@ -547,7 +585,8 @@ func (w *world) fault(f Fault) {
 		subs := append([]*sub(nil), w.subs...)
 		w.mu.Unlock()
 		for _, b := range subs {
-			b.end(errors.New("unexpected EOF"))
+			// One stream per instant: each wakes its own instance.
+			w.atTime(time.Now(), func() { b.end(errors.New("unexpected EOF")) })
 		}
 	case Crash:
 		w.mu.Lock()
@@ -564,8 +603,8 @@ func (w *world) fault(f Fault) {
 			back := time.Now().Add(time.Duration(f.Node) * time.Second)
 			w.noStartBefore[in.node] = back
 			w.mu.Unlock()
+			w.atTime(back, func() { w.resync = true })
 			in.crash()
-			w.atTime(back, func() {})
 		}
 	case NewTopology:
 		t := topology(w.s, fitCount(f.Arg, len(w.ids)))
@@ -575,17 +614,17 @@ func (w *world) fault(f Fault) {
 		insts := append([]*instance(nil), w.insts...)
 		w.mu.Unlock()
 		for _, in := range insts {
-			select {
-			case in.wake <- struct{}{}:
-			default:
-			}
+			w.atTime(time.Now(), func() {
+				select {
+				case in.wake <- struct{}{}:
+				default:
+				}
+			})
 		}
 	}
-	res := ""
 	if err != nil {
-		res = " (refused: " + shortErr(err) + ")"
+		w.note("  refused: " + shortErr(err))
 	}
-	w.note("FAULT " + w.s.describeFault(f) + res)
 }
 
 // healAll ends the faults: every daemon comes back and the event streams deliver again.
@@ -679,11 +718,12 @@ func (w *world) syncInstances() {
 		w.starting[id] = true
 	}
 	w.mu.Unlock()
+	// Each on an instant of its own: each wakes its instance's goroutines.
 	for _, in := range crash {
-		in.crash()
+		w.atTime(now, in.crash)
 	}
 	for _, in := range stop {
-		in.shutdown()
+		w.atTime(now, in.shutdown)
 	}
 	for _, id := range start {
 		id := id
@@ -711,7 +751,7 @@ func (w *world) anyStarting() bool {
 
 // finish stops every instance, lets them exit, and runs the end-of-run checks.
 func (w *world) finish() {
-	if !w.stopped {
+	if !w.isStopped() {
 		pend := w.fake.PendingChanges()
 		ok, why := w.converged(pend)
 		w.mu.Lock()
@@ -836,11 +876,11 @@ func (w *world) startInstance(node string) {
 	c := controller.New(o)
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
+	w.note(fmt.Sprintf("instance %d starts on %s", in.ord, w.hostname(node)))
 	go func() {
 		defer close(in.done)
 		_ = c.Run(ctx)
 	}()
-	w.note(fmt.Sprintf("instance %d starts on %s", in.ord, w.hostname(node)))
 }
 
 func (w *world) hostname(id string) string {
@@ -861,10 +901,10 @@ func (in *instance) crash() {
 		return
 	}
 	in.dead, in.stopping = true, true
-	close(in.killed)
 	w.mu.Unlock()
-	in.cancel()
 	w.note(fmt.Sprintf("instance %d on %s crashes", in.ord, w.hostname(in.node)))
+	close(in.killed)
+	in.cancel()
 }
 
 // shutdown is swarm stopping the task: a clean stop.
@@ -877,8 +917,8 @@ func (in *instance) shutdown() {
 	}
 	in.stopping = true
 	w.mu.Unlock()
-	in.cancel()
 	w.note(fmt.Sprintf("instance %d on %s is shut down (its node is no longer a manager)", in.ord, w.hostname(in.node)))
+	in.cancel()
 }
 
 var errDead = errors.New("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
