@@ -4,189 +4,208 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/go-logr/logr"
 
 	"github.com/swarmtopo/swarmtopo/observe"
 	"github.com/swarmtopo/swarmtopo/reconcile"
+	"github.com/swarmtopo/swarmtopo/spec"
 )
 
 // apply makes one step, with its riders (see ridersOf) in the same update, and waits for it
-// to settle. s is the pass's observation.
+// to settle, in phases that each may end it: re-check, read the node, send, settle. s is the
+// pass's observation.
 func (c *Controller) apply(ctx context.Context, s reconcile.Snapshot, plan *reconcile.Plan, st reconcile.Step, riders []reconcile.Step) StepResult {
-	log := c.o.Log.WithValues("action", st.Action, "node", st.Node, "hostname", st.Hostname,
-		"zone", st.Zone, "reason", st.Reason)
-	if len(riders) > 0 {
-		also := make([]string, len(riders))
-		for i, r := range riders {
-			also[i] = string(r.Action)
-		}
-		log = log.WithValues("with", also)
-	}
+	a := stepRun{c: c, ctx: ctx, log: stepLog(c.o.Log, st, riders)}
 	ft := faultTolerance(s)
-	sr := StepResult{Step: st, FaultToleranceBefore: ft, FaultToleranceAfter: ft}
-	fail := func(result string, err error) StepResult {
-		sr.Result, sr.Err = result, err
-		return sr
+	a.sr = StepResult{Step: st, FaultToleranceBefore: ft, FaultToleranceAfter: ft}
+	if a.stopped() || !a.recheck(plan.Floor) {
+		return a.sr
 	}
-	if ctx.Err() != nil {
-		log.Info("Stopped before the step was sent", "sent", false)
-		return fail(ResultInterrupted, fmt.Errorf("%w before %s of %s was sent: %w", ErrStopped, st.Action, st.Hostname, ctx.Err()))
+	node, newSpec, changed, ok := a.prepare(riders)
+	if !ok {
+		return a.sr
 	}
+	if !changed {
+		// Sent by an earlier pass or process (a restart right after a promote): only wait.
+		a.log.Info("Step already stored; waiting for it to settle", "version", node.Version.Index)
+	} else if !a.send(node, newSpec) {
+		return a.sr
+	}
+	a.await(s.Self)
+	return a.sr
+}
 
-	// The plan is a few calls old: re-check membership changes against the swarm as it is now.
-	if st.Action.IsRoleChange() || st.Action == reconcile.ActionRemove {
-		fresh, err := c.observe(ctx)
-		if err != nil {
-			log.Error(err, "Could not re-check the step")
-			return fail(ResultError, fmt.Errorf("re-observing before %s of %s: %w", st.Action, st.Hostname, err))
-		}
-		sr.FaultToleranceBefore = faultTolerance(fresh)
-		sr.FaultToleranceAfter = sr.FaultToleranceBefore
-		if err := reconcile.CheckStep(fresh, st, plan.Floor); err != nil {
-			log.Info("Step refused by the safety check; planning again", "error", err.Error())
-			return fail(ResultRefused, fmt.Errorf("refusing %s of %s (%s): %w", st.Action, st.Hostname, st.Node, err))
-		}
-	}
+// stepRun is one step on its way; its methods are apply's phases, and each returns false when
+// the step ends there (a.sr then says how).
+type stepRun struct {
+	c   *Controller
+	ctx context.Context
+	log logr.Logger
+	sr  StepResult
+}
 
-	// Read the node just before the update: NodeUpdate replaces the whole spec, and the version
-	// read is what makes the daemon refuse it if anything changed since.
-	node, _, err := bounded{r: c.r, timeout: c.o.CallTimeout}.NodeInspectWithRaw(ctx, st.Node)
-	if err != nil {
-		if cerrdefs.IsNotFound(err) {
-			if st.Action == reconcile.ActionRemove {
-				log.Info("Node already removed")
-				return fail(ResultOK, nil)
-			}
-			log.Info("Node is gone; planning again")
-			return fail(ResultConflict, fmt.Errorf("reading node %s (%s): %w", st.Hostname, st.Node, err))
-		}
-		log.Error(err, "Could not read the node")
-		return fail(ResultError, fmt.Errorf("reading node %s (%s): %w", st.Hostname, st.Node, err))
+func stepLog(log logr.Logger, st reconcile.Step, riders []reconcile.Step) logr.Logger {
+	log = log.WithValues("action", st.Action, "node", st.Node, "hostname", st.Hostname, "zone", st.Zone, "reason", st.Reason)
+	if len(riders) == 0 {
+		return log
 	}
-	newSpec, changed, err := specFor(node.Spec, st)
-	if err != nil {
-		return fail(ResultError, err)
+	also := make([]string, len(riders))
+	for i, r := range riders {
+		also[i] = string(r.Action)
 	}
-	for _, r := range riders {
+	return log.WithValues("with", also)
+}
+
+func (a *stepRun) end(result string, err error) bool {
+	a.sr.Result, a.sr.Err = result, err
+	return false
+}
+
+func (a *stepRun) what() string {
+	st := a.sr.Step
+	return fmt.Sprintf("%s of %s (%s)", st.Action, st.Hostname, st.Node)
+}
+
+// stopped ends the step if the pass was stopped before anything was sent.
+func (a *stepRun) stopped() bool {
+	if a.ctx.Err() == nil {
+		return false
+	}
+	a.log.Info("Stopped before the step was sent", "sent", false)
+	a.end(ResultInterrupted, fmt.Errorf("%w before %s was sent: %w", ErrStopped, a.what(), a.ctx.Err()))
+	return true
+}
+
+// recheck re-checks a membership change against the swarm as it is now: the plan is a few
+// calls old.
+func (a *stepRun) recheck(floor int) bool {
+	st := a.sr.Step
+	if !st.Action.ChangesMembership() {
+		return true
+	}
+	fresh, err := a.c.observe(a.ctx)
+	if err != nil {
+		a.log.Error(err, "Could not re-check the step")
+		return a.end(ResultError, fmt.Errorf("re-observing before %s: %w", a.what(), err))
+	}
+	a.sr.FaultToleranceBefore = faultTolerance(fresh)
+	a.sr.FaultToleranceAfter = a.sr.FaultToleranceBefore
+	if err := reconcile.CheckStep(fresh, st, floor); err != nil {
+		a.log.Info("Step refused by the safety check; planning again", "error", err.Error())
+		return a.end(ResultRefused, fmt.Errorf("refusing %s: %w", a.what(), err))
+	}
+	return true
+}
+
+// prepare reads the node just before the update and builds the spec to send: NodeUpdate
+// replaces the whole spec, and the version read is what makes the daemon refuse it if anything
+// changed since. changed is false when the spec already asks for the step.
+func (a *stepRun) prepare(riders []reconcile.Step) (node swarm.Node, out swarm.NodeSpec, changed, ok bool) {
+	st := a.sr.Step
+	node, _, err := bounded{r: a.c.r, timeout: a.c.o.CallTimeout}.NodeInspectWithRaw(a.ctx, st.Node)
+	switch {
+	case err != nil && cerrdefs.IsNotFound(err) && st.Action.Removes():
+		a.log.Info("Node already removed")
+		return node, out, false, a.end(ResultOK, nil)
+	case err != nil && cerrdefs.IsNotFound(err):
+		a.log.Info("Node is gone; planning again")
+		return node, out, false, a.end(ResultConflict, fmt.Errorf("reading node %s (%s): %w", st.Hostname, st.Node, err))
+	case err != nil:
+		a.log.Error(err, "Could not read the node")
+		return node, out, false, a.end(ResultError, fmt.Errorf("reading node %s (%s): %w", st.Hostname, st.Node, err))
+	case st.Action.Removes():
+		return node, node.Spec, true, true
+	}
+	out = node.Spec
+	for _, s := range append([]reconcile.Step{st}, riders...) {
 		var more bool
-		if newSpec, more, err = specFor(newSpec, r); err != nil {
-			return fail(ResultError, err)
+		if out, more, err = specFor(out, s); err != nil {
+			return node, out, false, a.end(ResultError, err)
 		}
 		changed = changed || more
 	}
+	return node, out, changed, true
+}
 
-	if changed {
-		// Leadership can move between the pass's first look and now: ask again, last thing
-		// before the call.
-		if err := c.checkGate(ctx); err != nil {
-			log.Info("Step not sent: this instance stands by", "sent", false)
-			return fail(ResultStandby, fmt.Errorf("not sending %s of %s (%s): %w", st.Action, st.Hostname, st.Node, err))
-		}
+// send asks the gate a last time and makes the call.
+func (a *stepRun) send(node swarm.Node, newSpec swarm.NodeSpec) bool {
+	st, c := a.sr.Step, a.c
+	// Leadership can move between the pass's first look and now: ask again, last thing
+	// before the call.
+	if err := c.checkGate(a.ctx); err != nil {
+		a.log.Info("Step not sent: this instance stands by", "sent", false)
+		return a.end(ResultStandby, fmt.Errorf("not sending %s: %w", a.what(), err))
 	}
-	log.Info("Applying step", "faultToleranceBefore", sr.FaultToleranceBefore,
+	a.log.Info("Applying step", "faultToleranceBefore", a.sr.FaultToleranceBefore,
 		"plannedFaultToleranceAfter", st.FaultTolerance, "version", node.Version.Index)
-	start := c.o.Clock.Now()
-	if !changed {
-		// Sent by an earlier pass or process (a restart right after a promote): only wait.
-		log.Info("Step already stored; waiting for it to settle")
+	if a.stopped() {
+		return false
+	}
+	var err error
+	if st.Action.Removes() {
+		err = sendRemove(a.ctx, c.w, c.o.CallTimeout, node.ID)
 	} else {
-		if ctx.Err() != nil {
-			log.Info("Stopped before the step was sent", "sent", false)
-			return fail(ResultInterrupted, fmt.Errorf("%w before %s of %s was sent: %w", ErrStopped, st.Action, st.Hostname, ctx.Err()))
-		}
-		if st.Action == reconcile.ActionRemove {
-			err = sendRemove(ctx, c.w, c.o.CallTimeout, node.ID)
-		} else {
-			err = sendUpdate(ctx, c.w, c.o.CallTimeout, node.ID, node.Version, newSpec)
-		}
-		if err != nil {
-			if observe.IsOutOfSequence(err) {
-				// The version also moves without any user edit (status, role reconciliation):
-				// routine, so not shown by default.
-				log.V(1).Info("Node changed since it was read; planning again", "version", node.Version.Index)
-				return fail(ResultConflict, fmt.Errorf("updating node %s (%s): %w", st.Hostname, st.Node, err))
-			}
-			if errors.Is(err, ErrCallTimeout) && st.Action.IsRoleChange() {
-				// The daemon may have stored it: the next passes wait for it if it did.
-				pending := st
-				c.pending = &pending
-				log.Error(err, "Step sent but not acknowledged; the next pass checks whether it landed", "sent", true)
-			} else {
-				log.Error(err, "Step failed", "sent", true)
-			}
-			return fail(ResultError, fmt.Errorf("%s of %s (%s): %w", st.Action, st.Hostname, st.Node, err))
-		}
-		log.Info("Step sent", "sent", true)
+		err = sendUpdate(a.ctx, c.w, c.o.CallTimeout, node.ID, node.Version, newSpec)
 	}
+	switch {
+	case err == nil:
+		a.log.Info("Step sent", "sent", true)
+		return true
+	case observe.IsOutOfSequence(err):
+		// The version also moves without any user edit (status, role reconciliation):
+		// routine, so not shown by default.
+		a.log.V(1).Info("Node changed since it was read; planning again", "version", node.Version.Index)
+		return a.end(ResultConflict, fmt.Errorf("updating node %s (%s): %w", st.Hostname, st.Node, err))
+	case errors.Is(err, ErrCallTimeout):
+		// The daemon may have stored it: the next passes wait for it if it did.
+		a.sr.unsettled = true
+		a.log.Error(err, "Step sent but not acknowledged; the next pass checks whether it landed", "sent", true)
+	default:
+		a.log.Error(err, "Step failed", "sent", true)
+	}
+	return a.end(ResultError, fmt.Errorf("%s: %w", a.what(), err))
+}
 
-	out := c.settle(ctx, st, s.Self)
-	sr.Settle = out.elapsed
+// await waits for the sent step to settle.
+func (a *stepRun) await(self string) {
+	st, c := a.sr.Step, a.c
+	out := c.settle(a.ctx, st, self)
+	a.sr.Settle = out.elapsed
 	if out.haveLast {
-		sr.FaultToleranceAfter = faultTolerance(out.last)
+		a.sr.FaultToleranceAfter = faultTolerance(out.last)
 	}
-	kv := []any{"faultToleranceBefore", sr.FaultToleranceBefore, "faultToleranceAfter", sr.FaultToleranceAfter,
+	kv := []any{"faultToleranceBefore", a.sr.FaultToleranceBefore, "faultToleranceAfter", a.sr.FaultToleranceAfter,
 		"settleSeconds", out.elapsed.Seconds()}
 	switch out.result {
 	case ResultOK:
-		log.Info("Step settled", kv...)
-		return fail(ResultOK, nil)
+		a.log.Info("Step settled", kv...)
+		a.end(ResultOK, nil)
 	case ResultInterrupted:
-		if st.Action.IsRoleChange() {
-			pending := st
-			c.pending = &pending
-		}
-		log.Info("Stopped while the step was settling", append(kv, "sent", true, "settled", false, "state", out.state)...)
-		return fail(ResultInterrupted, fmt.Errorf("%w while %s of %s (%s) was settling: %s", ErrStopped, st.Action, st.Hostname, st.Node, out.state))
+		a.sr.unsettled = true
+		a.log.Info("Stopped while the step was settling", append(kv, "sent", true, "settled", false, "state", out.state)...)
+		a.end(ResultInterrupted, fmt.Errorf("%w while %s was settling: %s", ErrStopped, a.what(), out.state))
 	default:
-		if st.Action.IsRoleChange() {
-			// Nothing else is changed until this one is seen done: the next pass waits for it.
-			pending := st
-			c.pending = &pending
-		}
-		err := fmt.Errorf("%w: %s of %s (%s) not done after %s: %s; %s",
-			ErrStepTimeout, st.Action, st.Hostname, st.Node, c.o.StepTimeout, out.state, advice(st))
-		log.Error(err, "Step did not settle", append(kv, "sent", true, "settled", false)...)
-		sr.Settle = c.o.Clock.Now().Sub(start)
-		return fail(ResultTimeout, err)
+		// Nothing else is changed until this one is seen done: the next pass waits for it.
+		a.sr.unsettled = true
+		err := fmt.Errorf("%w: %s not done after %s: %s; %s", ErrStepTimeout, a.what(), c.o.StepTimeout, out.state, reconcile.Advice(st))
+		a.log.Error(err, "Step did not settle", append(kv, "sent", true, "settled", false)...)
+		a.end(ResultTimeout, err)
 	}
 }
 
 // specFor returns the spec to send for st: a copy of the node's current spec with only what the
-// step changes, so that fields swarmtopo does not manage (name, other labels) go back as read.
-// changed is false when the spec already asks for it.
+// step changes (reconcile.SpecAfter), so that fields swarmtopo does not manage (name, other
+// labels) go back as read. changed is false when the spec already asks for it.
 func specFor(cur swarm.NodeSpec, st reconcile.Step) (out swarm.NodeSpec, changed bool, err error) {
-	out = cur
-	out.Labels = maps.Clone(cur.Labels)
-	switch st.Action {
-	case reconcile.ActionPromote:
-		out.Role = swarm.NodeRoleManager
-	case reconcile.ActionDemote:
-		out.Role = swarm.NodeRoleWorker
-	case reconcile.ActionDrain:
-		out.Availability = swarm.NodeAvailabilityDrain
-	case reconcile.ActionActivate:
-		out.Availability = swarm.NodeAvailabilityActive
-	case reconcile.ActionPause:
-		out.Availability = swarm.NodeAvailabilityPause
-	case reconcile.ActionLabel:
-		if st.Labels == nil {
-			return cur, false, fmt.Errorf("label step for %s (%s) has no label change", st.Hostname, st.Node)
-		}
-		if out.Labels == nil && len(st.Labels.Add) > 0 {
-			out.Labels = map[string]string{}
-		}
-		maps.Copy(out.Labels, st.Labels.Add)
-		for _, k := range st.Labels.Remove {
-			delete(out.Labels, k)
-		}
-	case reconcile.ActionRemove:
-		return cur, true, nil
-	default:
-		return cur, false, fmt.Errorf("step for %s (%s) has unknown action %q", st.Hostname, st.Node, st.Action)
+	want, changed, err := reconcile.SpecAfter(reconcile.NodeSpec{
+		Role: reconcile.Role(cur.Role), Availability: spec.Availability(cur.Availability), Labels: cur.Labels}, st)
+	if err != nil {
+		return cur, false, err
 	}
-	changed = out.Role != cur.Role || out.Availability != cur.Availability || !maps.Equal(out.Labels, cur.Labels)
+	out = cur
+	out.Role, out.Availability, out.Labels = swarm.NodeRole(want.Role), swarm.NodeAvailability(want.Availability), want.Labels
 	return out, changed, nil
 }

@@ -30,16 +30,8 @@ const (
 	DefaultMaxBackoff = time.Minute
 )
 
-const (
-	// minBackoff is the first wait after a failed pass or a broken event stream.
-	minBackoff = time.Second
-	// refusedRequeue is the wait before planning again when a step was refused at the last
-	// moment: the world moved, so give it a moment to finish moving.
-	refusedRequeue = 2 * time.Second
-	// maxUnproductive is how many passes in a row may end without an applied step
-	// (conflicts, refusals) before it is reported as an error.
-	maxUnproductive = 5
-)
+// minBackoff is the first wait after a failed pass or a broken event stream.
+const minBackoff = time.Second
 
 // Results of a step, as StepResult.Result and in logs and metrics.
 const (
@@ -124,6 +116,9 @@ type StepResult struct {
 	// at the last look after it.
 	FaultToleranceBefore int
 	FaultToleranceAfter  int
+	// unsettled is set when the step may be stored and was not seen to settle (a call that
+	// timed out, a settle that timed out or was stopped).
+	unsettled bool
 }
 
 // Result is what one pass asks of its caller, read the way controller-runtime's reconcile.Result
@@ -180,20 +175,15 @@ type Controller struct {
 	w       Writer
 	planner Planner
 
+	// mu guards what observe remembers; settle polls observe too.
 	mu               sync.Mutex
 	unreachableSince map[string]time.Time
+	inFlightSince    map[string]time.Time
 
-	// pending is a step that was sent and has not been seen to settle; the next passes wait
-	// for it before anything else is changed.
-	pending *reconcile.Step
-	// lastOK is the last step that settled, to notice a plan that asks for it again.
-	lastOK *reconcile.Step
-	// unproductive counts passes in a row that ended in a conflict or refusal.
-	unproductive int
+	// mem is what one pass leaves for the next; only remember writes it.
+	mem memory
 	// gate is what Gate said last, to log only when it changes.
-	gate int
-	// unknownSince is when passes started to find nodes "unknown" before a role change.
-	unknownSince time.Time
+	gate GateState
 }
 
 // New returns a controller. It panics if Topology or Docker is missing: that is a wiring bug.
@@ -207,6 +197,7 @@ func New(o Options) *Controller {
 		r:                readOnly{r: o.Docker},
 		planner:          o.Planner,
 		unreachableSince: map[string]time.Time{},
+		inFlightSince:    map[string]time.Time{},
 	}
 	if c.planner == nil {
 		c.planner = reconcile.Compute

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
@@ -11,16 +12,21 @@ import (
 	"github.com/swarmtopo/swarmtopo/observe"
 )
 
-// ErrStandby means this instance must not change the swarm now: another instance acts, or it
-// cannot tell whether it may. It is not a failure: Run stands by and looks again at the resync
-// interval or on the next node event.
+// ErrStandby is what a gate (CheckLeader, LeaderGate) answers when this instance must not change
+// the swarm now: another instance acts, or it cannot tell whether it may. It stays inside the
+// gate's answer: a pass turns it into Result.Standby, which is not an error, and Run looks again
+// at the resync interval or on the next node event, without backoff.
 var ErrStandby = errors.New("controller: standing by")
 
-// Gate states, for logging transitions once.
+// GateState is what a gate said last: the controller logs its transitions once, and service
+// mode reports it.
+type GateState int
+
+// Gate states.
 const (
-	gateUnknown = iota
-	gateActive
-	gateStandby
+	GateUnknown GateState = iota // not asked yet
+	GateActive                   // this instance changes the swarm
+	GateStandby                  // another instance does, or it cannot tell
 )
 
 // checkGate asks Options.Gate whether this instance may change the swarm now. It logs when the
@@ -32,21 +38,21 @@ func (c *Controller) checkGate(ctx context.Context) error {
 	}
 	err := c.o.Gate(ctx)
 	if err == nil {
-		if c.gate != gateActive {
+		if c.gate != GateActive {
 			c.o.Log.Info("Active: this instance changes the swarm")
 		}
-		c.gate = gateActive
+		c.gate = GateActive
 		return nil
 	}
 	if !errors.Is(err, ErrStandby) {
 		err = fmt.Errorf("%w: %w", ErrStandby, err)
 	}
-	if c.gate != gateStandby {
+	if c.gate != GateStandby {
 		c.o.Log.Info("Standing by: another instance changes the swarm", "reason", err.Error())
 	} else {
 		c.o.Log.V(1).Info("Still standing by", "reason", err.Error())
 	}
-	c.gate = gateStandby
+	c.gate = GateStandby
 	return err
 }
 
@@ -65,13 +71,17 @@ func (l Leadership) Active() bool { return l.Self != "" && l.Self == l.Leader }
 
 // CheckLeader reads, fresh, which node the daemon at d runs on and whether that node is the raft
 // leader. It returns an error wrapping ErrStandby unless it is; what it found is returned either
-// way. Every call is bounded by DefaultCallTimeout.
+// way. Every call is bounded by timeout (DefaultCallTimeout if zero): the same Options.CallTimeout
+// as the controller's own calls, so a hanging daemon holds the gate no longer than a pass.
 //
 // Leadership is read from the node's own ManagerStatus rather than from a lease of our own: raft
 // already elects exactly one leader, and the swarm moves it away before the leader is demoted,
 // so the instance on the leader is the one instance that may act.
-func CheckLeader(ctx context.Context, d Reader) (Leadership, error) {
-	b := bounded{r: d, timeout: DefaultCallTimeout}
+func CheckLeader(ctx context.Context, d Reader, timeout time.Duration) (Leadership, error) {
+	if timeout <= 0 {
+		timeout = DefaultCallTimeout
+	}
+	b := bounded{r: d, timeout: timeout}
 	var l Leadership
 	info, err := b.Info(ctx)
 	if err != nil {
@@ -108,10 +118,11 @@ func CheckLeader(ctx context.Context, d Reader) (Leadership, error) {
 }
 
 // LeaderGate returns an Options.Gate that lets this instance act only while the node it runs on
-// (the daemon d answers for) is the raft leader. It reads afresh on every call.
-func LeaderGate(d Reader) func(ctx context.Context) error {
+// (the daemon d answers for) is the raft leader. It reads afresh on every call, each call
+// bounded by timeout as in CheckLeader.
+func LeaderGate(d Reader, timeout time.Duration) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		_, err := CheckLeader(ctx, d)
+		_, err := CheckLeader(ctx, d, timeout)
 		return err
 	}
 }

@@ -66,8 +66,8 @@ func TestLeaderGate(t *testing.T) {
 			if tc.wrap != nil {
 				d = tc.wrap(v)
 			}
-			l, err := controller.CheckLeader(context.Background(), d)
-			if gerr := controller.LeaderGate(d)(context.Background()); (gerr == nil) != (err == nil) {
+			l, err := controller.CheckLeader(context.Background(), d, 0)
+			if gerr := controller.LeaderGate(d, 0)(context.Background()); (gerr == nil) != (err == nil) {
 				t.Errorf("LeaderGate = %v, CheckLeader = %v; want the same answer", gerr, err)
 			}
 			if tc.active {
@@ -267,7 +267,7 @@ func newInstances(t *testing.T, s *fakeswarm.Swarm, o controller.Options, on ...
 		opts := o
 		opts.Topology = func() *spec.SwarmTopology { return topo }
 		opts.Docker = in.view
-		opts.Gate = controller.LeaderGate(in.view)
+		opts.Gate = controller.LeaderGate(in.view, 0)
 		opts.Log = in.logs.logger()
 		if opts.Clock == nil {
 			opts.Clock = fakeswarm.NewAutoClock(epoch)
@@ -443,5 +443,29 @@ func TestRidersGoInTheSameUpdate(t *testing.T) {
 	managers, avail, _ := world(s)
 	if !slices.Equal(managers, []string{"node1", "node2", "node3"}) || avail["node2"] != "drain" || avail["node3"] != "drain" || avail["node1"] != "drain" {
 		t.Errorf("managers %v, availability %v", managers, avail)
+	}
+}
+
+// deadlineReader records the deadline of every call it answers.
+type deadlineReader struct {
+	controller.Reader
+	deadlines []time.Duration
+}
+
+func (d *deadlineReader) Info(ctx context.Context) (system.Info, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		d.deadlines = append(d.deadlines, time.Until(dl))
+	}
+	return d.Reader.Info(ctx)
+}
+
+func TestCheckLeaderHonoursTheCallTimeout(t *testing.T) {
+	s := cluster(3, 3)
+	d := &deadlineReader{Reader: s}
+	if _, err := controller.CheckLeader(context.Background(), d, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.deadlines) == 0 || d.deadlines[0] > 3*time.Second {
+		t.Errorf("Info was bounded by %v, want at most the 3s call timeout (the default is %s)", d.deadlines, controller.DefaultCallTimeout)
 	}
 }

@@ -67,66 +67,6 @@ func TestSpecForChangesOnlyWhatTheStepAsks(t *testing.T) {
 	}
 }
 
-func TestSettled(t *testing.T) {
-	mgr := func(id string, r reconcile.Reachability, leader bool) reconcile.Node {
-		return reconcile.Node{ID: id, DesiredRole: reconcile.RoleManager, Member: true, Reachability: r, Leader: leader,
-			State: reconcile.StateReady, Availability: spec.AvailabilityActive}
-	}
-	wk := func(id string, role reconcile.Role) reconcile.Node {
-		return reconcile.Node{ID: id, DesiredRole: role, State: reconcile.StateReady, Availability: spec.AvailabilityDrain,
-			Labels: map[string]string{"az": "a"}}
-	}
-	snap := func(nodes ...reconcile.Node) reconcile.Snapshot { return reconcile.Snapshot{Nodes: nodes} }
-	leader := mgr("L", reconcile.ReachabilityReachable, true)
-	tests := []struct {
-		name string
-		s    reconcile.Snapshot
-		step reconcile.Step
-		want bool
-	}{
-		{"A promote is done when the node is a reachable member and a leader exists",
-			snap(leader, mgr("n", reconcile.ReachabilityReachable, false)), reconcile.Step{Action: reconcile.ActionPromote, Node: "n"}, true},
-		{"A promote is not done while the node is not a member",
-			snap(leader, wk("n", reconcile.RoleManager)), reconcile.Step{Action: reconcile.ActionPromote, Node: "n"}, false},
-		{"A promote is not done while the member is unreachable",
-			snap(leader, mgr("n", reconcile.ReachabilityUnreachable, false)), reconcile.Step{Action: reconcile.ActionPromote, Node: "n"}, false},
-		{"A promote is not done without a leader",
-			snap(mgr("n", reconcile.ReachabilityReachable, false)), reconcile.Step{Action: reconcile.ActionPromote, Node: "n"}, false},
-		{"Nothing is done while the swarm has no leader",
-			reconcile.Snapshot{ClusterError: "no leader"}, reconcile.Step{Action: reconcile.ActionDemote, Node: "n"}, false},
-		{"A demote is done when the member is gone and a leader exists",
-			snap(leader, wk("n", reconcile.RoleWorker)), reconcile.Step{Action: reconcile.ActionDemote, Node: "n"}, true},
-		{"A demote is not done while the node is still a member",
-			snap(leader, mgr("n", reconcile.ReachabilityReachable, false)), reconcile.Step{Action: reconcile.ActionDemote, Node: "n"}, false},
-		{"A demote of the leader is not done until a new leader exists",
-			snap(wk("n", reconcile.RoleWorker)), reconcile.Step{Action: reconcile.ActionDemote, Node: "n"}, false},
-		{"A drain is done when the availability reads back",
-			snap(leader, wk("n", reconcile.RoleWorker)), reconcile.Step{Action: reconcile.ActionDrain, Node: "n"}, true},
-		{"An activate is not done while the availability reads drain",
-			snap(leader, wk("n", reconcile.RoleWorker)), reconcile.Step{Action: reconcile.ActionActivate, Node: "n"}, false},
-		{"A label step is done when added keys read back and removed ones are gone",
-			snap(leader, wk("n", reconcile.RoleWorker)), reconcile.Step{Action: reconcile.ActionLabel, Node: "n",
-				Labels: &reconcile.LabelChange{Add: map[string]string{"az": "a"}, Remove: []string{"x"}}}, true},
-		{"A label step is not done while a removed key is there",
-			snap(leader, wk("n", reconcile.RoleWorker)), reconcile.Step{Action: reconcile.ActionLabel, Node: "n",
-				Labels: &reconcile.LabelChange{Remove: []string{"az"}}}, false},
-		{"A remove is done when the node is gone", snap(leader), reconcile.Step{Action: reconcile.ActionRemove, Node: "n"}, true},
-		{"A remove is not done while the node is listed",
-			snap(leader, wk("n", reconcile.RoleWorker)), reconcile.Step{Action: reconcile.ActionRemove, Node: "n"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, state := settled(tc.s, tc.step)
-			if got != tc.want {
-				t.Errorf("settled = %v (%s), want %v", got, state, tc.want)
-			}
-			if state == "" {
-				t.Errorf("no state given")
-			}
-		})
-	}
-}
-
 func TestDryRunHoldsNoWriter(t *testing.T) {
 	c := New(Options{Docker: nopDocker{}, Topology: func() *spec.SwarmTopology { return nil }, DryRun: true})
 	if c.w != nil {

@@ -85,38 +85,56 @@ func (c *Controller) observe(ctx context.Context) (reconcile.Snapshot, error) {
 	if err != nil {
 		return s, err
 	}
-	c.remember(&s)
+	c.stamp(&s)
 	return s, nil
 }
 
-// remember keeps the time each manager was first seen unreachable or down, and writes it into
-// the snapshot. The planner's grace period runs from there. It lives in memory only: after a
-// restart the clock starts again, which delays a replacement rather than hurrying it.
-func (c *Controller) remember(s *reconcile.Snapshot) {
+// stamp writes into the snapshot when this process first saw each manager unreachable or down
+// (the planner's grace period runs from there) and each role change in flight (for the plan
+// and /status to say since when). It lives in memory only: after a restart the clocks start
+// again, which delays a replacement rather than hurrying it.
+func (c *Controller) stamp(s *reconcile.Snapshot) {
 	if s.ClusterError != "" {
 		// Nothing was seen: keep what is known.
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	seen := make(map[string]bool, len(s.Nodes))
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
-		seen[n.ID] = true
-		if !unhealthyManager(n) {
-			delete(c.unreachableSince, n.ID)
-			continue
-		}
-		since, ok := c.unreachableSince[n.ID]
-		if !ok {
-			since = s.Time
-			c.unreachableSince[n.ID] = since
-		}
-		n.UnreachableSince = since
+		n.UnreachableSince = since(c.unreachableSince, n.ID, unhealthyManager(n), s.Time)
+		n.InFlightSince = since(c.inFlightSince, n.ID, reconcile.RoleInFlight(n), s.Time)
 	}
-	for id := range c.unreachableSince {
+	forgetGone(c.unreachableSince, s.Nodes)
+	forgetGone(c.inFlightSince, s.Nodes)
+}
+
+// since returns when id was first seen in a state (now if it is new), or zero and forgets it
+// when it is no longer in it.
+func since(first map[string]time.Time, id string, in bool, now time.Time) time.Time {
+	if !in {
+		delete(first, id)
+		return time.Time{}
+	}
+	t, ok := first[id]
+	if !ok {
+		t = now
+		first[id] = t
+	}
+	return t
+}
+
+func forgetGone(first map[string]time.Time, nodes []reconcile.Node) {
+	if len(first) == 0 {
+		return
+	}
+	seen := make(map[string]bool, len(nodes))
+	for i := range nodes {
+		seen[nodes[i].ID] = true
+	}
+	for id := range first {
 		if !seen[id] {
-			delete(c.unreachableSince, id)
+			delete(first, id)
 		}
 	}
 }

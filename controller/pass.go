@@ -12,9 +12,27 @@ import (
 	"github.com/swarmtopo/swarmtopo/spec"
 )
 
-// Reconcile runs one pass: observe once, plan, preflight, apply only the first step and wait
-// for it to settle. A pass that applied a step returns Requeue so that the caller observes and
-// plans again; the plan it applied from is stale by then.
+// Requeue durations and limits of a pass.
+const (
+	// refusedRequeue is the wait before planning again when a step was refused at the last
+	// moment: the world moved, so give it a moment to finish moving.
+	refusedRequeue = 2 * time.Second
+	// unknownPatience is how long passes hold a role change while nodes show "unknown" after a
+	// leader change, and unknownRequeue how often they look meanwhile.
+	unknownPatience = 20 * time.Second
+	unknownRequeue  = time.Second
+	// graceMargin is how far past the end of a grace period the pass looks again, so that the
+	// planner sees the grace over.
+	graceMargin = 100 * time.Millisecond
+	// maxUnproductive is how many passes in a row may end without an applied step
+	// (conflicts, refusals) before it is reported as an error.
+	maxUnproductive = 5
+)
+
+// Reconcile runs one pass, in phases that each may end it: observe once and plan; preflight
+// (blocked, dry run, standing by, a role change in flight, nodes shown unknown, nothing to
+// do); apply only the first step and wait for it to settle; outcome. A pass that applied a step
+// returns RequeueNow: the plan it applied from is stale by then.
 //
 // A blocked plan is not an error: Plan.Blocked says why. Standing by is not one either:
 // Result.Standby says why. Errors mean "try again later with backoff"; errors.Is tells
@@ -23,15 +41,174 @@ func (c *Controller) Reconcile(ctx context.Context) (res Result, err error) {
 	if c.o.OnPass != nil {
 		defer func() { c.o.OnPass(res, err) }()
 	}
-	return c.reconcile(ctx)
+	t := c.o.Topology()
+	if t == nil {
+		return Result{}, ErrNoTopology
+	}
+	s, err := c.observe(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("observing swarm: %w", err)
+	}
+	plan, err := c.plan(t, s)
+	if err != nil {
+		return Result{}, err
+	}
+	var rep passReport
+	res, err = c.pass(ctx, s, plan, &rep)
+	if stalled := c.remember(rep, c.o.Clock.Now()); stalled != nil && err == nil {
+		err = stalled
+	}
+	if err == nil {
+		res = requeueAtGraceEnd(res, s, t.Spec.Policy.ReplaceUnreachableAfter.Duration, c.o.Resync)
+	}
+	return res, err
 }
 
-// How long a pass waits for nodes shown "unknown" before it acts anyway, and how often it
-// looks meanwhile.
-const (
-	unknownPatience = 20 * time.Second
-	unknownRequeue  = time.Second
-)
+// plan runs the planner on s, makes sure nothing is changed while the swarm has no leader, and
+// reports the plan.
+func (c *Controller) plan(t *spec.SwarmTopology, s reconcile.Snapshot) (*reconcile.Plan, error) {
+	plan, err := c.planner(t, s)
+	if err != nil {
+		return nil, fmt.Errorf("planning: %w", err)
+	}
+	if plan == nil {
+		return nil, fmt.Errorf("planning: planner returned no plan")
+	}
+	blockOnClusterError(s, plan)
+	c.report(plan)
+	return plan, nil
+}
+
+// pass is everything after planning: preflight, apply the first step, outcome.
+func (c *Controller) pass(ctx context.Context, s reconcile.Snapshot, plan *reconcile.Plan, rep *passReport) (Result, error) {
+	res := Result{Plan: plan}
+	if done, err := c.preflight(ctx, s, plan, &res, rep); done {
+		return res, err
+	}
+	st, riders := plan.Steps[0], ridersOf(plan.Steps)
+	sr := c.apply(ctx, s, plan, st, riders)
+	res.Step = &sr
+	c.reportStep(sr, riders)
+	return outcome(res, sr, riders, rep)
+}
+
+// preflight is the gate before any step: it ends the pass (done) unless the first step of the
+// plan may be applied now.
+func (c *Controller) preflight(ctx context.Context, s reconcile.Snapshot, plan *reconcile.Plan, res *Result, rep *passReport) (done bool, err error) {
+	if plan.Blocked != "" || c.w == nil {
+		// Blocked, or a dry run: the plan is reported, nothing is waited for or applied.
+		return true, nil
+	}
+	// Asked before waiting too: an instance that stands by leaves even the waiting to the one
+	// that acts, and a converged pass still finds out which of the two this instance is.
+	if err := c.checkGate(ctx); err != nil {
+		res.Standby = err.Error()
+		return true, nil
+	}
+	waits, holds := c.inFlight(s, plan, rep)
+	if len(waits) > 0 {
+		*res, err = c.awaitInFlight(ctx, *res, s.Self, waits, rep)
+		return true, err
+	}
+	for _, h := range holds {
+		c.o.Log.Info("Promotion pending while its node is away; no other membership change starts until it completes or the node leaves the swarm",
+			"node", h.Node, "hostname", h.Hostname, "advice", reconcile.Advice(h))
+	}
+	if len(plan.Steps) == 0 {
+		rep.progress = progressMade
+		return true, nil
+	}
+	first := plan.Steps[0]
+	if len(holds) > 0 && first.Action.ChangesMembership() {
+		// The planner holds these itself; this is for any planner that does not.
+		c.o.Log.Info("Step held: a promotion is pending", "action", first.Action, "node", first.Node, "hostname", first.Hostname)
+		return true, nil
+	}
+	if c.waitForUnknown(s, first, res, rep) {
+		return true, nil
+	}
+	if last := c.mem.lastOK; last != nil && sameStep(*last, first) {
+		return true, fmt.Errorf("%w: %s of %s (%s) settled, yet the plan asks for it again; something else may be undoing it",
+			ErrNoProgress, first.Action, first.Hostname, first.Node)
+	}
+	return false, nil
+}
+
+// waitForUnknown holds a role change for a bounded time while nodes show "unknown": right
+// after a leader change swarm shows them so until they report again (a second or two), and a
+// promote chosen then may skip the node that should have had the seat.
+func (c *Controller) waitForUnknown(s reconcile.Snapshot, first reconcile.Step, res *Result, rep *passReport) bool {
+	if !first.Action.IsRoleChange() || !anyUnknown(s) {
+		rep.unknown = unknownClear
+		return false
+	}
+	now := c.o.Clock.Now()
+	if since := c.mem.unknownSince; !since.IsZero() && now.Sub(since) >= unknownPatience {
+		return false
+	}
+	rep.unknown = unknownHolding
+	c.o.Log.Info("Waiting for node states after a leader change")
+	res.RequeueAfter = unknownRequeue
+	return true
+}
+
+// outcome turns the step's result into the pass's.
+func outcome(res Result, sr StepResult, riders []reconcile.Step, rep *passReport) (Result, error) {
+	switch sr.Result {
+	case ResultOK:
+		rep.progress = progressMade
+		rep.settled = &sr.Step
+		if len(riders) > 0 {
+			rep.settled = &riders[len(riders)-1]
+		}
+		res.RequeueNow = true
+		return res, nil
+	case ResultConflict:
+		rep.progress, rep.stalled = progressStalled, sr.Err
+		res.RequeueNow = true
+		return res, nil
+	case ResultRefused:
+		rep.progress, rep.stalled = progressStalled, sr.Err
+		res.RequeueAfter = refusedRequeue
+		return res, nil
+	case ResultStandby:
+		// Leadership moved between the pass's first look and the call: nothing was sent.
+		res.Standby = sr.Err.Error()
+		return res, nil
+	}
+	if sr.unsettled && sr.Step.Action.IsRoleChange() {
+		// It may be stored: nothing else is changed until it is seen done or dropped.
+		pending := sr.Step
+		rep.pending = &pending
+	}
+	return res, sr.Err
+}
+
+// reportStep hands the step, and its riders when it settled, to OnStep. A step the gate held
+// back was not attempted by this instance.
+func (c *Controller) reportStep(sr StepResult, riders []reconcile.Step) {
+	if c.o.OnStep == nil || sr.Result == ResultStandby {
+		return
+	}
+	c.o.OnStep(sr)
+	if sr.Result == ResultOK {
+		for _, r := range riders {
+			c.o.OnStep(StepResult{Step: r, Result: ResultOK, FaultToleranceBefore: sr.FaultToleranceAfter, FaultToleranceAfter: sr.FaultToleranceAfter})
+		}
+	}
+}
+
+// requeueAtGraceEnd looks again the moment a grace period ends rather than at the next resync:
+// that is when an unreachable manager becomes due for replacement.
+func requeueAtGraceEnd(res Result, s reconcile.Snapshot, grace, resync time.Duration) Result {
+	if res.RequeueNow {
+		return res
+	}
+	if ends := untilGraceEnds(s, grace); ends > 0 && ends < resync && (res.RequeueAfter == 0 || ends < res.RequeueAfter) {
+		res.RequeueAfter = ends
+	}
+	return res
+}
 
 // anyUnknown reports whether a node that is not a raft member shows the "unknown" state.
 func anyUnknown(s reconcile.Snapshot) bool {
@@ -51,127 +228,11 @@ func untilGraceEnds(s reconcile.Snapshot, grace time.Duration) time.Duration {
 		if !n.Member || n.Reachability == reconcile.ReachabilityReachable || n.UnreachableSince.IsZero() {
 			continue
 		}
-		// A little past the end, so that the planner sees the grace over.
-		if left := n.UnreachableSince.Add(grace).Sub(s.Time) + 100*time.Millisecond; left > 0 && (next == 0 || left < next) {
+		if left := n.UnreachableSince.Add(grace).Sub(s.Time) + graceMargin; left > 0 && (next == 0 || left < next) {
 			next = left
 		}
 	}
 	return next
-}
-
-func (c *Controller) reconcile(ctx context.Context) (Result, error) {
-	t := c.o.Topology()
-	if t == nil {
-		return Result{}, ErrNoTopology
-	}
-	s, err := c.observe(ctx)
-	if err != nil {
-		return Result{}, fmt.Errorf("observing swarm: %w", err)
-	}
-	graceEnds := untilGraceEnds(s, t.Spec.Policy.ReplaceUnreachableAfter.Duration)
-	res, err := c.pass(ctx, s, t)
-	// Look again the moment a grace period ends rather than at the next resync: that is
-	// when an unreachable manager becomes due for replacement.
-	if err == nil && !res.RequeueNow && graceEnds > 0 && graceEnds < c.o.Resync &&
-		(res.RequeueAfter == 0 || graceEnds < res.RequeueAfter) {
-		res.RequeueAfter = graceEnds
-	}
-	return res, err
-}
-
-func (c *Controller) pass(ctx context.Context, s reconcile.Snapshot, t *spec.SwarmTopology) (Result, error) {
-	plan, err := c.planner(t, s)
-	if err != nil {
-		return Result{}, fmt.Errorf("planning: %w", err)
-	}
-	if plan == nil {
-		return Result{}, fmt.Errorf("planning: planner returned no plan")
-	}
-	blockOnClusterError(s, plan)
-	c.report(plan)
-	res := Result{Plan: plan}
-	lastOK := c.lastOK
-	c.lastOK = nil
-
-	if plan.Blocked != "" || c.w == nil {
-		// Blocked, or a dry run: the plan is reported, nothing is waited for or applied.
-		return res, nil
-	}
-	// Asked before waiting too: an instance that stands by leaves even the waiting to the one
-	// that acts, and a converged pass still finds out which of the two this instance is.
-	if err := c.checkGate(ctx); err != nil {
-		res.Standby = err.Error()
-		return res, nil
-	}
-	if waits := c.inFlight(s, plan); len(waits) > 0 {
-		return c.awaitInFlight(ctx, res, s.Self, waits)
-	}
-	if len(plan.Steps) == 0 {
-		c.unproductive = 0
-		return res, nil
-	}
-
-	// Right after a leader change swarm shows nodes "unknown" until they report again (a second
-	// or two): a promote chosen then may skip the node that should have had the seat. Look
-	// again shortly, for a bounded time, before changing a role on such a view.
-	if plan.Steps[0].Action.IsRoleChange() && anyUnknown(s) {
-		now := c.o.Clock.Now()
-		if c.unknownSince.IsZero() {
-			c.unknownSince = now
-		}
-		if now.Sub(c.unknownSince) < unknownPatience {
-			c.o.Log.Info("Waiting for node states after a leader change")
-			res.RequeueAfter = unknownRequeue
-			return res, nil
-		}
-	} else {
-		c.unknownSince = time.Time{}
-	}
-
-	st := plan.Steps[0]
-	if lastOK != nil && sameStep(*lastOK, st) {
-		return res, fmt.Errorf("%w: %s of %s (%s) settled, yet the plan asks for it again; something else may be undoing it",
-			ErrNoProgress, st.Action, st.Hostname, st.Node)
-	}
-	riders := ridersOf(plan.Steps)
-	sr := c.apply(ctx, s, plan, st, riders)
-	res.Step = &sr
-	if c.o.OnStep != nil && sr.Result != ResultStandby {
-		// A step the gate held back was not attempted by this instance.
-		c.o.OnStep(sr)
-		if sr.Result == ResultOK {
-			for _, r := range riders {
-				c.o.OnStep(StepResult{Step: r, Result: ResultOK, FaultToleranceBefore: sr.FaultToleranceAfter, FaultToleranceAfter: sr.FaultToleranceAfter})
-			}
-		}
-	}
-	switch sr.Result {
-	case ResultOK:
-		c.unproductive = 0
-		c.lastOK = &st
-		if len(riders) > 0 {
-			c.lastOK = &riders[len(riders)-1]
-		}
-		res.RequeueNow = true
-		return res, nil
-	case ResultConflict, ResultRefused:
-		c.unproductive++
-		if c.unproductive >= maxUnproductive {
-			c.unproductive = 0
-			return res, fmt.Errorf("%w: %d passes in a row ended without a change: %w", ErrNoProgress, maxUnproductive, sr.Err)
-		}
-		if sr.Result == ResultConflict {
-			res.RequeueNow = true
-		} else {
-			res.RequeueAfter = refusedRequeue
-		}
-		return res, nil
-	case ResultStandby:
-		// Leadership moved between the pass's first look and the call: nothing was sent.
-		res.Standby = sr.Err.Error()
-		return res, nil
-	}
-	return res, sr.Err
 }
 
 // blockOnClusterError makes sure nothing is applied while the swarm has no leader, whatever
@@ -182,10 +243,8 @@ func blockOnClusterError(s reconcile.Snapshot, p *reconcile.Plan) {
 		return
 	}
 	p.Steps = nil
-	p.Blocked = fmt.Sprintf("the swarm has no leader, so nothing can be changed (%s). "+
-		"Bring the stopped managers back (restart their Docker daemons or machines) until more than half are online; "+
-		"as a last resort a human can run `docker swarm init --force-new-cluster` on a surviving manager",
-		strings.TrimSpace(s.ClusterError))
+	p.Blocked = fmt.Sprintf("the swarm has no leader, so nothing can be changed (%s). %s",
+		strings.TrimSpace(s.ClusterError), reconcile.QuorumLostAdvice)
 }
 
 // report hands the plan to OnPlan and logs it.
@@ -215,24 +274,31 @@ func (c *Controller) report(p *reconcile.Plan) {
 	}
 }
 
-// inFlight lists the role changes to wait for before anything new is applied: the one this
-// process sent and has not seen settle, those the planner reports, and those visible in the
-// snapshot (desired role and raft membership disagree). Two membership changes at once have
-// left a manager unreachable (swarmkit#2196), so the gate does not rely on the planner alone.
-// A role change the plan itself makes on the in-flight node, such as undoing a promote that
-// cannot join, is not held back.
-func (c *Controller) inFlight(s reconcile.Snapshot, p *reconcile.Plan) []reconcile.Step {
-	var out []reconcile.Step
+// inFlight lists the role changes in flight: the one this process sent and has not seen
+// settle, those the planner reports, and those visible in the snapshot (desired role and raft
+// membership disagree). Two membership changes at once have left a manager unreachable
+// (swarmkit#2196), so the gate does not rely on the planner alone.
+//
+// waits are those that can complete now: the pass waits for them. holds are stuck promotions
+// (reconcile.PromotionStuck): waiting is pointless, since only the node's return or a human can
+// end them, but no other membership change may start meanwhile. A role change the plan itself
+// makes on an in-flight node, such as undoing a promote that cannot join, is not held back.
+func (c *Controller) inFlight(s reconcile.Snapshot, p *reconcile.Plan, rep *passReport) (waits, holds []reconcile.Step) {
 	seen := map[string]bool{}
 	add := func(st reconcile.Step) {
-		if !seen[st.Node] {
-			seen[st.Node] = true
-			out = append(out, st)
+		if seen[st.Node] {
+			return
+		}
+		seen[st.Node] = true
+		if n := findNode(s, st.Node); n != nil && reconcile.PromotionStuck(n) {
+			holds = append(holds, st)
+		} else {
+			waits = append(waits, st)
 		}
 	}
-	if pd := c.pending; pd != nil {
-		if done, _ := settled(s, *pd); done || abandoned(s, *pd) || cannotProgress(s, *pd) {
-			c.pending = nil
+	if pd := c.mem.pending; pd != nil {
+		if done, _ := reconcile.Settled(s, *pd); done || abandoned(s, *pd) {
+			rep.clearPending = true
 		} else {
 			add(*pd)
 		}
@@ -246,30 +312,15 @@ func (c *Controller) inFlight(s reconcile.Snapshot, p *reconcile.Plan) []reconci
 	}
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
-		if !reconcile.RoleInFlight(n) {
-			continue // includes a promote of a node that is down: it cannot progress, the plan takes it back
+		if reconcile.RoleInFlight(n) && (first == nil || first.Node != n.ID) {
+			add(inFlightStep(n.ID, n.Hostname, n.DesiredRole))
 		}
-		if first != nil && first.Node == n.ID {
-			continue
-		}
-		add(inFlightStep(n.ID, n.Hostname, n.DesiredRole))
 	}
-	return out
+	return waits, holds
 }
 
 func inFlightStep(id, hostname string, to reconcile.Role) reconcile.Step {
-	st := reconcile.Step{Action: reconcile.ActionPromote, Node: id, Hostname: hostname, Reason: "role change in flight"}
-	if to == reconcile.RoleWorker {
-		st.Action = reconcile.ActionDemote
-	}
-	return st
-}
-
-// cannotProgress reports whether a pending promote is of a node that is no longer ready: it
-// cannot join raft, swarm refuses to take it back, and the planner places the seat elsewhere.
-func cannotProgress(s reconcile.Snapshot, st reconcile.Step) bool {
-	n := findNode(s, st.Node)
-	return st.Action == reconcile.ActionPromote && n != nil && s.ClusterError == "" && !n.Member && !reconcile.RoleInFlight(n)
+	return reconcile.Step{Action: reconcile.RoleChangeTo(to), Node: id, Hostname: hostname, Reason: "role change in flight"}
 }
 
 // abandoned reports whether a pending role change is no longer asked for: the node is gone or
@@ -279,21 +330,11 @@ func abandoned(s reconcile.Snapshot, st reconcile.Step) bool {
 		return false
 	}
 	n := findNode(s, st.Node)
-	if n == nil {
-		return true
-	}
-	switch st.Action {
-	case reconcile.ActionPromote:
-		return n.DesiredRole != reconcile.RoleManager
-	case reconcile.ActionDemote:
-		return n.DesiredRole != reconcile.RoleWorker
-	}
-	// Other steps are synchronous: what did not read back did not happen.
-	return true
+	return n == nil || n.DesiredRole != st.Action.Role()
 }
 
 // awaitInFlight is the preflight wait: no new step while a role change is still settling.
-func (c *Controller) awaitInFlight(ctx context.Context, res Result, self string, waits []reconcile.Step) (Result, error) {
+func (c *Controller) awaitInFlight(ctx context.Context, res Result, self string, waits []reconcile.Step, rep *passReport) (Result, error) {
 	for _, st := range waits {
 		log := c.o.Log.WithValues("action", st.Action, "node", st.Node, "hostname", st.Hostname)
 		log.Info("Waiting for role change in flight")
@@ -301,38 +342,21 @@ func (c *Controller) awaitInFlight(ctx context.Context, res Result, self string,
 		switch out.result {
 		case ResultOK:
 			log.Info("Role change in flight settled", "settleSeconds", out.elapsed.Seconds())
+			continue
 		case ResultInterrupted:
-			c.pending = &st
+			rep.pending = &st
 			log.Info("Stopped while a role change was in flight", "settled", false, "state", out.state)
 			return res, fmt.Errorf("%w while %s of %s (%s) was in flight: %s", ErrStopped, st.Action, st.Hostname, st.Node, out.state)
-		default:
-			c.pending = &st
-			err := fmt.Errorf("%w: %s of %s (%s) still not done after %s: %s; %s",
-				ErrStepTimeout, st.Action, st.Hostname, st.Node, c.o.StepTimeout, out.state, advice(st))
-			log.Error(err, "Role change in flight did not settle; nothing else will be changed until it does")
-			return res, err
 		}
+		rep.pending = &st
+		err := fmt.Errorf("%w: %s of %s (%s) still not done after %s: %s; %s",
+			ErrStepTimeout, st.Action, st.Hostname, st.Node, c.o.StepTimeout, out.state, reconcile.Advice(st))
+		log.Error(err, "Role change in flight did not settle; nothing else will be changed until it does")
+		return res, err
 	}
-	c.pending = nil
+	rep.clearPending = true
 	res.RequeueNow = true
 	return res, nil
-}
-
-// advice says what a human can do about a role change that does not settle.
-func advice(st reconcile.Step) string {
-	switch st.Action {
-	case reconcile.ActionPromote:
-		// Swarm refuses to demote a node that never joined raft, so there is nothing to undo:
-		// once the node shows down, the planner puts the seat elsewhere.
-		return fmt.Sprintf("check that node %s's Docker daemon runs and reaches the managers on port 2377 "+
-			"(on Engine 20.10 a worker that joined through a manager that is now gone cannot join raft). "+
-			"If it joined raft but stays unreachable, undo it with `docker node demote %s`; if it never joined, "+
-			"swarm refuses that, and once it shows down another node takes the seat", st.Hostname, st.Node)
-	case reconcile.ActionDemote:
-		return "the daemon retries a demotion every 5 s and refuses one that would lose quorum; " +
-			"check that the other managers are reachable"
-	}
-	return "check the node with `docker node inspect " + st.Node + "`"
 }
 
 func sameStep(a, b reconcile.Step) bool {
@@ -359,12 +383,12 @@ func findNode(s reconcile.Snapshot, id string) *reconcile.Node {
 // same node: they go in the same NodeUpdate as the first step (a promote and the drain that
 // follows it, say). Still one role change per update, and one round trip and settle fewer.
 func ridersOf(steps []reconcile.Step) []reconcile.Step {
-	if len(steps) == 0 || steps[0].Action == reconcile.ActionRemove {
+	if len(steps) == 0 || steps[0].Action.Removes() {
 		return nil
 	}
 	var riders []reconcile.Step
 	for _, st := range steps[1:] {
-		if st.Node != steps[0].Node || st.Action.IsRoleChange() || st.Action == reconcile.ActionRemove {
+		if st.Node != steps[0].Node || st.Action.ChangesMembership() {
 			break
 		}
 		riders = append(riders, st)

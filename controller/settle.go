@@ -3,11 +3,9 @@ package controller
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/swarmtopo/swarmtopo/reconcile"
-	"github.com/swarmtopo/swarmtopo/spec"
 )
 
 // settleOutcome is how waiting for a step ended.
@@ -43,7 +41,7 @@ func (c *Controller) settle(ctx context.Context, st reconcile.Step, self string)
 		switch {
 		case err == nil:
 			out.last, out.haveLast = s, true
-			done, state := settled(s, st)
+			done, state := reconcile.Settled(s, st)
 			out.state = state
 			if done {
 				out.result, out.elapsed = ResultOK, clock.Now().Sub(start)
@@ -81,96 +79,4 @@ func (c *Controller) settle(ctx context.Context, st reconcile.Step, self string)
 		case <-clock.After(c.o.SettlePoll):
 		}
 	}
-}
-
-// settled reports whether st has taken effect in s, and says what is seen either way.
-// Role changes also need a leader: until one exists the swarm cannot take the next change.
-func settled(s reconcile.Snapshot, st reconcile.Step) (bool, string) {
-	if s.ClusterError != "" {
-		return false, "the swarm has no leader yet: " + s.ClusterError
-	}
-	n := findNode(s, st.Node)
-	leader := hasLeader(s)
-	switch st.Action {
-	case reconcile.ActionPromote:
-		switch {
-		case n == nil:
-			return false, "the node is no longer in the swarm"
-		case !n.Member:
-			return false, "the node is not in the raft member list yet"
-		case n.Reachability != reconcile.ReachabilityReachable:
-			return false, fmt.Sprintf("the node is a raft member but %s", n.Reachability)
-		case !leader:
-			return false, "the swarm has no leader yet"
-		}
-		return true, "the node is a reachable manager"
-	case reconcile.ActionDemote:
-		switch {
-		case n == nil:
-			return true, "the node is no longer in the swarm"
-		case n.Member:
-			return false, fmt.Sprintf("the node is still in the raft member list (%s)", n.Reachability)
-		case !leader:
-			return false, "the swarm has no leader yet"
-		}
-		return true, "the node is a worker"
-	case reconcile.ActionRemove:
-		if n == nil {
-			return true, "the node is removed"
-		}
-		return false, fmt.Sprintf("the node is still listed (%s)", n.State)
-	}
-	if n == nil {
-		return false, "the node is no longer in the swarm"
-	}
-	switch st.Action {
-	case reconcile.ActionDrain, reconcile.ActionActivate, reconcile.ActionPause:
-		want := availabilityOf(st.Action)
-		if n.Availability == want {
-			return true, "availability reads back " + string(want)
-		}
-		return false, "availability reads back " + string(n.Availability)
-	case reconcile.ActionLabel:
-		if labelsApplied(n.Labels, st.Labels) {
-			return true, "labels read back"
-		}
-		return false, "labels do not read back yet"
-	}
-	return false, fmt.Sprintf("unknown action %q", st.Action)
-}
-
-func hasLeader(s reconcile.Snapshot) bool {
-	for i := range s.Nodes {
-		if s.Nodes[i].Leader {
-			return true
-		}
-	}
-	return false
-}
-
-func availabilityOf(a reconcile.Action) spec.Availability {
-	switch a {
-	case reconcile.ActionDrain:
-		return spec.AvailabilityDrain
-	case reconcile.ActionPause:
-		return spec.AvailabilityPause
-	}
-	return spec.AvailabilityActive
-}
-
-func labelsApplied(have map[string]string, lc *reconcile.LabelChange) bool {
-	if lc == nil {
-		return true
-	}
-	for k, v := range lc.Add {
-		if got, ok := have[k]; !ok || got != v {
-			return false
-		}
-	}
-	for _, k := range lc.Remove {
-		if _, ok := have[k]; ok {
-			return false
-		}
-	}
-	return true
 }

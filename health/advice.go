@@ -31,6 +31,7 @@ const (
 	CodeZoneLossLosesQuorum = "ZoneLossLosesQuorum"
 	CodeUnlabelledManager   = "UnlabelledManager"
 	CodeRoleChangeInFlight  = "RoleChangeInFlight"
+	CodePromotionPending    = "PromotionPending"
 )
 
 // maxManagers is the count beyond which the admin guide says raft slows down for no gain.
@@ -45,14 +46,13 @@ type Advice struct {
 	Node string `json:"node,omitempty"`
 }
 
-// lastResort is the admin guide's way out of a lost quorum, and whose call it is.
-const lastResort = "Running tasks keep running, but nothing in the swarm can be changed. " +
-	"Bring the unreachable managers back (restart their Docker daemons or machines) until more than half are online. " +
-	"As a last resort, `docker swarm init --force-new-cluster` on a surviving manager makes a new swarm from its state " +
-	"with that manager alone; it is a human's decision, and swarmtopo never makes it."
+// lastResort is the admin guide's way out of a lost quorum, and whose call it is: the same
+// words the plan uses.
+const lastResort = reconcile.QuorumLostAdvice
 
-// advise lists the advice for r, most urgent first. members are the raft members.
-func advise(r *Report, members []*reconcile.Node) []Advice {
+// advise lists the advice for r, most urgent first. members are the raft members, pending the
+// promotions that cannot complete now (reconcile.PromotionStuck).
+func advise(r *Report, members, pending []*reconcile.Node) []Advice {
 	out := []Advice{}
 	add := func(sev, code, node, format string, args ...any) {
 		out = append(out, Advice{Severity: sev, Code: code, Node: node, Message: fmt.Sprintf(format, args...)})
@@ -113,8 +113,14 @@ func advise(r *Report, members []*reconcile.Node) []Advice {
 
 	adviseZones(r, members, add)
 
+	for _, n := range pending {
+		// Not a matter of seconds: it completes only when the node returns, and until then
+		// no other membership change is safe.
+		reason, fix := reconcile.StuckPromotion(n)
+		add(SeverityWarning, CodePromotionPending, n.ID, "%s. To end it: %s.", capitalise(reason), fix)
+	}
 	for _, m := range r.Managers {
-		if m.Change != "" {
+		if m.Change != "" && !m.Stuck {
 			add(SeverityInfo, CodeRoleChangeInFlight, m.ID,
 				"%s is being %s; swarm finishes a role change asynchronously, so look again in a few seconds.",
 				m.Hostname, strings.TrimSuffix(m.Change, "ing")+"ed")
@@ -177,6 +183,13 @@ func adviseZones(r *Report, members []*reconcile.Node, add func(sev, code, node,
 				z.Name, z.Managers, r.Members, r.Members, r.TableFaultTolerance)
 		}
 	}
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func sortBySeverity(a []Advice) {

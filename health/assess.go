@@ -73,6 +73,9 @@ type Manager struct {
 	Addr         string                 `json:"addr,omitempty"`
 	// Change is ChangePromoting or ChangeDemoting while a role change is in flight.
 	Change string `json:"change,omitempty"`
+	// Stuck is set for a promotion that cannot complete now and holds every other membership
+	// change (advice PromotionPending says what a human can do).
+	Stuck bool `json:"stuck,omitempty"`
 }
 
 // Zone is the managers of one zone and what losing all of them would do.
@@ -99,13 +102,13 @@ func Assess(s reconcile.Snapshot, zoneLabel string) Report {
 		r.ClusterError = s.ClusterError
 		r.QuorumLost = true
 		r.FaultTolerance = -1
-		r.Advice = advise(&r, nil)
+		r.Advice = advise(&r, nil, nil)
 		r.Status = status(&r)
 		return r
 	}
 
 	zones := map[string]*Zone{}
-	var members []*reconcile.Node
+	var members, pending []*reconcile.Node
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
 		wantsManager := n.DesiredRole == reconcile.RoleManager
@@ -119,6 +122,10 @@ func Assess(s reconcile.Snapshot, zoneLabel string) Report {
 			m.Change = ChangeDemoting
 		case !n.Member:
 			m.Change = ChangePromoting
+			if reconcile.PromotionStuck(n) {
+				m.Stuck = true
+				pending = append(pending, n)
+			}
 		}
 		if n.Leader {
 			r.Leader = n.Hostname
@@ -162,7 +169,7 @@ func Assess(s reconcile.Snapshot, zoneLabel string) Report {
 		// Unlabelled managers are not a zone: list them after the real ones.
 		return cmp.Or(cmp.Compare(boolInt(a.Name == reconcile.NoZone), boolInt(b.Name == reconcile.NoZone)), cmp.Compare(a.Name, b.Name))
 	})
-	r.Advice = advise(&r, members)
+	r.Advice = advise(&r, members, pending)
 	r.Status = status(&r)
 	return r
 }

@@ -327,3 +327,29 @@ func TestTheRealFixture(t *testing.T) {
 		t.Errorf("advice about %s, status %s", r.Advice[0].Node, r.Status)
 	}
 }
+
+func TestAStuckPromotionIsAWarningThatSaysHowToEndIt(t *testing.T) {
+	n := worker("node7", "a")
+	n.DesiredRole, n.State = reconcile.RoleManager, reconcile.StateDown
+	r := health.Assess(swarmOf(append(managers(3, "a", "b", "c"), n)...), "")
+	var got *health.Advice
+	for i := range r.Advice {
+		if r.Advice[i].Code == health.CodePromotionPending {
+			got = &r.Advice[i]
+		}
+		if r.Advice[i].Code == health.CodeRoleChangeInFlight && r.Advice[i].Node == n.ID {
+			t.Errorf("a stuck promotion is told to finish in a few seconds: %q", r.Advice[i].Message)
+		}
+	}
+	if got == nil || got.Severity != health.SeverityWarning || got.Node != n.ID {
+		t.Fatalf("advice = %+v, want a PromotionPending warning about node7", r.Advice)
+	}
+	for _, w := range []string{"Node node7", "down", "can't find manager in raft memberlist", "docker node rm --force id-node7", "worker token"} {
+		if !strings.Contains(got.Message, w) {
+			t.Errorf("advice %q does not say %q", got.Message, w)
+		}
+	}
+	if r.Status != health.StatusDegraded {
+		t.Errorf("status = %s, want Degraded", r.Status)
+	}
+}

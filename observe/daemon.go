@@ -8,8 +8,9 @@ import (
 
 // The daemon reports these conditions only as message text: no-leader and out-of-sequence come
 // back as gRPC "Unknown" wrapped in HTTP 500 and not-a-manager as a plain 503, with no errdefs
-// type that tells them apart from other failures (see ../shared/SWARM-FACTS.md). So this file is
-// the one place that matches daemon strings; everything else calls these functions.
+// type that tells them apart from other failures (docs/swarm-behaviour.md lists the strings and
+// where they come from). So this file is the one place that matches daemon strings; everything
+// else calls these functions.
 const (
 	// Raft has no leader: quorum is lost or an election has not finished (moby#34384). The full
 	// text is "The swarm does not have a leader. It's possible that too few managers are online.

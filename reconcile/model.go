@@ -2,8 +2,6 @@ package reconcile
 
 import (
 	"fmt"
-	"github.com/swarmtopo/swarmtopo/spec"
-	"maps"
 	"slices"
 )
 
@@ -59,48 +57,19 @@ func (m *model) apply(st Step) {
 		return
 	}
 	n := &m.nodes[i]
-	if n.Member {
-		m.raft.members--
-		if n.Reachability == ReachabilityReachable {
-			m.raft.reachable--
-		}
-	}
+	m.raft = m.raft.without(n)
 	n.Version++
-	switch st.Action {
-	case ActionRemove:
+	a := actions[st.Action]
+	if a.removes {
 		delete(m.index, st.Node)
 		m.gone[i] = true
 		n.Member = false
-	case ActionPromote:
-		n.DesiredRole, n.Member, n.Reachability = RoleManager, true, ReachabilityReachable
-	case ActionDemote:
-		if n.Member && n.Reachability != ReachabilityReachable {
-			// Raft could not reach it: its daemon is gone or cut off, and the dispatcher
-			// marks it down soon after. It is no worker to count on.
-			n.State = StateDown
-		}
-		n.DesiredRole, n.Member, n.Reachability = RoleWorker, false, ""
-	case ActionDrain, ActionActivate, ActionPause:
-		n.Availability = availabilityOf(st.Action)
-	case ActionLabel:
-		labels := maps.Clone(n.Labels)
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		for _, k := range st.Labels.Remove {
-			delete(labels, k)
-		}
-		maps.Copy(labels, st.Labels.Add)
-		n.Labels = labels
+	} else {
+		a.effect(n, st)
 	}
-	if n.Member {
-		m.raft.members++
-		if n.Reachability == ReachabilityReachable {
-			m.raft.reachable++
-		}
-	}
+	m.raft = m.raft.with(n)
 	delete(m.inFlight, n.ID)
-	if st.Action != ActionRemove && RoleInFlight(n) {
+	if !a.removes && RoleInFlight(n) {
 		m.inFlight[n.ID] = true
 	}
 	if !n.Member && n.Leader {
@@ -117,11 +86,13 @@ func ApplyStep(nodes []Node, st Step) []Node {
 	return m.result()
 }
 
-// Settle returns the nodes as they are once every role change in flight has finished.
+// Settle returns the nodes as they are once every role change in flight that can finish now has
+// finished. A stuck promotion (PromotionStuck) stays as it is: it finishes only when its node
+// returns, and until then it holds every other membership change.
 func Settle(nodes []Node) []Node {
 	out := make([]Node, len(nodes))
 	for i, n := range nodes {
-		if RoleInFlight(&n) {
+		if RoleInFlight(&n) && !PromotionStuck(&n) {
 			if n.DesiredRole == RoleManager {
 				n.Member, n.Reachability = true, ReachabilityReachable
 			} else {
@@ -149,17 +120,6 @@ func electLeader(nodes []Node) []Node {
 		}
 	}
 	return nodes
-}
-
-func availabilityOf(a Action) spec.Availability {
-	switch a {
-	case ActionDrain:
-		return spec.AvailabilityDrain
-	case ActionPause:
-		return spec.AvailabilityPause
-	default:
-		return spec.AvailabilityActive
-	}
 }
 
 // verify replays the plan on the quorum model with the same check the controller runs before

@@ -58,15 +58,12 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	}
 	for _, n := range nodes {
 		switch n.class {
-		case classPromoting:
-			if n.State == StateReady {
-				p.InFlight = append(p.InFlight, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleManager})
-			} else {
-				warn("node %s was asked to become a manager but is %s: swarm cannot take that back while it is away; "+
-					"it joins the managers when it returns, and is demoted then if the file does not want it", n.Hostname, n.State)
+		case classPromoting, classDemoting:
+			f := inFlightOf(n.Node)
+			p.InFlight = append(p.InFlight, f)
+			if f.Stuck {
+				warn("%s. To end it: %s", f.Reason, f.Advice)
 			}
-		case classDemoting:
-			p.InFlight = append(p.InFlight, InFlight{Node: n.ID, Hostname: n.Hostname, To: RoleWorker})
 		case classGrace:
 			warn("manager %s is unreachable since %s; it is replaced once %s have passed",
 				n.Hostname, n.UnreachableSince.UTC().Format("15:04:05"), sp.Policy.ReplaceUnreachableAfter.Duration)
@@ -76,7 +73,7 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 	tg := chooseTarget(sp, nodes, s.Self, warn)
 	steps := labelSteps
 	steps = append(steps, orderSteps(sp, nodes, tg, s.Self)...)
-	p.Steps = keepQuorum(steps, &s, sp, warn)
+	p.Steps = holdForStuckPromotion(keepQuorum(steps, &s, sp, warn), &s, warn)
 
 	if err := verify(p, &s, zoneLabel); err != nil {
 		return nil, err
@@ -86,8 +83,7 @@ func Compute(t *spec.SwarmTopology, s Snapshot) (*Plan, error) {
 
 // blockedReason says why no change may be made at all, or "".
 func blockedReason(s *Snapshot, nodes []*planNode) string {
-	const advice = "Bring the unreachable managers back (restart their Docker daemon or machine). " +
-		"If they are lost for good, a human may run `docker swarm init --force-new-cluster` on a surviving manager as a last resort; swarmtopo never does."
+	const advice = QuorumLostAdvice
 	if s.ClusterError != "" {
 		return "the swarm has lost quorum: " + s.ClusterError + ". " + advice
 	}

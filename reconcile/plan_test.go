@@ -153,12 +153,20 @@ func TestCompute(t *testing.T) {
 			managers: "a:node1 b:node2 c:node6",
 		},
 		{
-			name:     "a promote in flight of a node that went down is left to swarm, which cannot take it back, and the seat goes elsewhere",
+			name:     "a promote in flight of a node that went down holds every other membership change: it completes by itself when the node returns",
 			topo:     topo(3),
 			snap:     lab7(map[string][]string{"node1": {"M", "L"}, "node2": {"M"}, "node6": {"P", "D"}}),
-			steps:    "promote node3",
+			steps:    "",
+			managers: "a:node1 b:node2",
+			warning:  "held while the promotion of node6 is pending: promote node3",
+		},
+		{
+			name:     "a stuck promotion holds the replacement and removal of a failed manager too, and never removes its own node",
+			topo:     topo(3, func(s *spec.Spec) { s.Policy.RemoveDownNodes = true }),
+			snap:     lab7(map[string][]string{"node1": {"M", "L"}, "node2": {"M"}, "node3": {"U"}, "node6": {"P", "D"}}),
+			steps:    "",
 			managers: "a:node1 b:node2 c:node3",
-			warning:  "node node6 was asked to become a manager but is down",
+			warning:  "docker node rm --force id-node6",
 		},
 		{
 			name: "right after a leader change every node is unknown: no healthy manager is demoted and nothing is promoted",

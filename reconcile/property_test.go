@@ -211,8 +211,8 @@ func TestPropertyNoPlanLosesQuorumOrDipsBelowTheFloor(t *testing.T) {
 func TestPropertyApplyingThePlanThenPlanningAgainYieldsNothing(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s, tp, p := genPlan(t)
-		if p.Blocked != "" {
-			return
+		if p.Blocked != "" || anyStuck(s) {
+			return // a stuck promotion holds steps back: TestPropertyAStuckPromotionHoldsEveryMembershipChange
 		}
 		again, err := Compute(tp, applyAll(s, p))
 		if err != nil {
@@ -235,12 +235,58 @@ func TestPropertyRoleChangesEqualTheLowerBound(t *testing.T) {
 				return // inside its grace period an unreachable manager is waited for, not replaced
 			}
 		}
+		if anyStuck(s) {
+			return // held: TestPropertyAStuckPromotionHoldsEveryMembershipChange
+		}
 		bound, feasible := referenceLowerBound(tp, s, applyAll(s, p))
 		if !feasible {
 			return
 		}
 		if got := roleChanges(p); got != bound {
 			t.Fatalf("plan makes %d role changes, the lower bound is %d\nplan: %s\nwarnings: %q\nswarm:%s\nspec: %+v", got, bound, stepList(p), p.Warnings, describe(s), tp.Spec)
+		}
+	})
+}
+
+// anyStuck reports whether a promotion in s cannot complete now, told without the planner's
+// own PromotionStuck: the node wants to be a manager, is not a raft member, and is not ready.
+func anyStuck(s Snapshot) bool {
+	for _, n := range s.Nodes {
+		if n.DesiredRole == RoleManager && !n.Member && n.State != StateReady {
+			return true
+		}
+	}
+	return false
+}
+
+// At no moment may two membership changes be able to complete, and a promotion whose node is
+// not ready can complete the moment the node returns: while one exists, no plan promotes,
+// demotes or removes anything, and the plan lists it in flight with what a human can do.
+func TestPropertyAStuckPromotionHoldsEveryMembershipChange(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s, _, p := genPlan(t)
+		if !anyStuck(s) || p.Blocked != "" {
+			return
+		}
+		for _, st := range p.Steps {
+			if st.Action == ActionPromote || st.Action == ActionDemote || st.Action == ActionRemove {
+				t.Fatalf("plan %s while a promotion is stuck\nswarm:%s", stepList(p), describe(s))
+			}
+		}
+		for _, n := range s.Nodes {
+			if n.DesiredRole != RoleManager || n.Member || n.State == StateReady {
+				continue
+			}
+			found := false
+			for _, f := range p.InFlight {
+				found = found || f.Node == n.ID && f.Stuck && f.Advice != ""
+			}
+			if !found {
+				t.Fatalf("the stuck promotion of %s is not in flight with advice: %+v", n.Hostname, p.InFlight)
+			}
+		}
+		if p.Converged() {
+			t.Fatalf("a plan with a stuck promotion says converged")
 		}
 	})
 }

@@ -59,22 +59,6 @@ func memberState(nodes []Node) raftState {
 	return r
 }
 
-// apply returns the raft counts once a role change on n has settled.
-func (r raftState) apply(a Action, n *Node) raftState {
-	switch a {
-	case ActionPromote:
-		// Only ready nodes are promoted, and a promote settles when the new member is reachable.
-		r.members++
-		r.reachable++
-	case ActionDemote:
-		r.members--
-		if n.Reachability == ReachabilityReachable {
-			r.reachable--
-		}
-	}
-	return r
-}
-
 // CheckStep re-checks one step against a fresh observation just before it is applied:
 // the world may have moved since the plan was made. floor is the plan's fault tolerance floor.
 // Every code path that changes a role goes through here; the planner replays its own plans
@@ -98,46 +82,30 @@ func (m *model) check(st Step, floor int) error {
 	if before.members > 0 && before.ft() < 0 {
 		return fmt.Errorf("%w: %d of %d managers reachable, %d needed", ErrQuorumLost, before.reachable, before.members, Quorum(before.members))
 	}
-	if !st.Action.IsRoleChange() && st.Action != ActionRemove {
+	if !st.Action.ChangesMembership() {
 		return nil
 	}
 	for id := range m.inFlight {
 		if o := m.node(id); id != n.ID {
+			if PromotionStuck(o) {
+				return fmt.Errorf("%w: the promotion of %s is pending while it is %s", ErrInFlight, o.Hostname, o.State)
+			}
 			return fmt.Errorf("%w: %s is still becoming a %s", ErrInFlight, o.Hostname, o.DesiredRole)
 		}
 	}
-	switch st.Action {
-	case ActionPromote:
-		if n.Member {
-			return fmt.Errorf("%w: %s is already a manager", ErrNotEligible, n.Hostname)
+	a := actions[st.Action]
+	if a.eligible != nil {
+		if err := a.eligible(m, n); err != nil {
+			return err
 		}
-		if n.State != StateReady {
-			return fmt.Errorf("%w: %s is %s, only ready nodes are promoted", ErrNotEligible, n.Hostname, n.State)
-		}
-	case ActionDemote:
-		if !n.Member && n.DesiredRole != RoleManager {
-			return fmt.Errorf("%w: %s is not a manager", ErrNotEligible, n.Hostname)
-		}
-		if !n.Member {
-			// Swarm refuses it too: "can't find manager in raft memberlist".
-			return fmt.Errorf("%w: %s is not in the raft member list yet; its promotion must finish first", ErrNotEligible, n.Hostname)
-		}
-		if n.Member && before.members == 1 {
-			return fmt.Errorf("%w: %s is the last manager", ErrQuorumLost, n.Hostname)
-		}
-	case ActionRemove:
-		if n.Member || n.DesiredRole == RoleManager {
-			return fmt.Errorf("%w: %s is a manager; demote it before removal", ErrNotEligible, n.Hostname)
-		}
-		if n.State != StateDown {
-			return fmt.Errorf("%w: %s is %s, only down nodes are removed", ErrNotEligible, n.Hostname, n.State)
-		}
+	}
+	if a.removes {
 		return nil
 	}
 	if !n.Member {
 		return nil // a promote: a new member cannot lower the fault tolerance
 	}
-	after := before.apply(st.Action, n)
+	after := before.after(st, n)
 	if after.ft() < 0 {
 		return fmt.Errorf("%w: %s %s would leave %d of %d managers reachable", ErrQuorumLost, st.Action, n.Hostname, after.reachable, after.members)
 	}
@@ -147,12 +115,69 @@ func (m *model) check(st Step, floor int) error {
 	return nil
 }
 
-// RoleInFlight reports whether a role change on n was asked for and has not settled:
-// the desired role (Spec.Role) and raft membership disagree. A promote of a node that is
-// not ready cannot progress, so it does not hold up other changes.
+// after returns the raft counts once st has settled on n.
+func (r raftState) after(st Step, n *Node) raftState {
+	m := *n
+	actions[st.Action].effect(&m, st)
+	return r.without(n).with(&m)
+}
+
+func (r raftState) with(n *Node) raftState {
+	if n.Member {
+		r.members++
+		if n.Reachability == ReachabilityReachable {
+			r.reachable++
+		}
+	}
+	return r
+}
+
+func (r raftState) without(n *Node) raftState {
+	if n.Member {
+		r.members--
+		if n.Reachability == ReachabilityReachable {
+			r.reachable--
+		}
+	}
+	return r
+}
+
+// RoleInFlight reports whether a role change on n was asked for and has not completed: the
+// desired role (Spec.Role) and raft membership disagree. That includes a promotion whose node
+// is not ready (PromotionStuck): swarm refuses to take it back, and it completes by itself the
+// moment the node reaches the managers again, so until it completes or the node leaves the
+// swarm it holds every other membership change like any change in flight.
 func RoleInFlight(n *Node) bool {
 	if n.DesiredRole == RoleManager {
-		return !n.Member && n.State == StateReady
+		return !n.Member
 	}
 	return n.Member
+}
+
+// PromotionStuck reports whether n's promotion is in flight and cannot complete now: the node
+// is not ready, so it cannot join raft (on Engine 20.10 a worker that joined through a manager
+// that is now away cannot, moby#34835), and swarm refuses the demote that would take it back
+// ("can't find manager in raft memberlist"). Waiting for it is pointless and starting another
+// membership change is unsafe: when the node returns, its promotion completes at a moment
+// nobody chose, together with whatever else was started meanwhile (swarmkit#2196 is the same
+// hazard). See docs/swarm-behaviour.md.
+func PromotionStuck(n *Node) bool {
+	return n.DesiredRole == RoleManager && !n.Member && n.State != StateReady
+}
+
+// StuckPromotion explains a stuck promotion of n: why nothing else changes, and what a human
+// can do.
+func StuckPromotion(n *Node) (reason, advice string) {
+	reason = fmt.Sprintf("node %s was asked to become a manager and is %s: it is not in the raft member list, so it cannot "+
+		"join raft now and swarm refuses to take the promotion back (a demote fails with \"can't find manager in raft memberlist\"). "+
+		"It completes by itself once the node reaches the managers again, so no other promote, demote or removal starts until it "+
+		"completes or the node leaves the swarm", n.Hostname, n.State)
+	return reason, pendingPromotionAdvice(n.Hostname, n.ID)
+}
+
+func pendingPromotionAdvice(hostname, id string) string {
+	return fmt.Sprintf("bring node %s back, and the manager it joined the swarm through, so that it joins raft "+
+		"(on Engine 20.10 it joins only through that manager); or, if the machine is lost, run "+
+		"`docker node rm --force %s` once it shows down, which ends the promotion (swarm removes a down node that is not "+
+		"in the raft member list), and rejoin the machine as a worker (`docker swarm join` with the worker token)", hostname, id)
 }

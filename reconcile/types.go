@@ -54,6 +54,10 @@ type Node struct {
 	// UnreachableSince is when the operator first saw this manager unreachable or down.
 	// Zero means unknown, which the planner treats as past any grace period.
 	UnreachableSince time.Time `json:"unreachableSince,omitempty"`
+	// InFlightSince is when the operator first saw this node's role change in flight (desired
+	// role and raft membership disagreeing). Zero means unknown: a snapshot from a file, or a
+	// process that started since.
+	InFlightSince time.Time `json:"inFlightSince,omitzero"`
 }
 
 // Snapshot is everything the planner knows of the swarm at one moment.
@@ -72,7 +76,7 @@ type Snapshot struct {
 // Action is what a step does to one node.
 type Action string
 
-// Actions. Promote and Demote are the role changes.
+// Actions. Promote and Demote are the role changes; what each means is in action.go.
 const (
 	ActionPromote  Action = "promote"
 	ActionDemote   Action = "demote"
@@ -82,9 +86,6 @@ const (
 	ActionLabel    Action = "label"
 	ActionRemove   Action = "remove"
 )
-
-// IsRoleChange reports whether the action changes raft membership.
-func (a Action) IsRoleChange() bool { return a == ActionPromote || a == ActionDemote }
 
 // LabelChange is what a label step adds (or overwrites) and removes.
 type LabelChange struct {
@@ -118,6 +119,14 @@ type InFlight struct {
 	Hostname string `json:"hostname"`
 	// To is the role the node is becoming.
 	To Role `json:"to"`
+	// Since is when the operator first saw it in flight; zero when unknown (Node.InFlightSince).
+	Since time.Time `json:"since,omitzero"`
+	// Stuck is set for a promotion that cannot complete now (PromotionStuck): it holds every
+	// other promote, demote and removal until it completes or its node leaves the swarm.
+	Stuck bool `json:"stuck,omitempty"`
+	// Reason says why it has not completed, and Advice what a human can do; set when Stuck.
+	Reason string `json:"reason,omitempty"`
+	Advice string `json:"advice,omitempty"`
 }
 
 // Plan is the planner's answer.

@@ -154,7 +154,7 @@ func staleAfter(o controller.Options) time.Duration {
 
 // gate lets this instance act only while its node leads, and records what it found.
 func (s *Service) gate(ctx context.Context) error {
-	l, err := controller.CheckLeader(ctx, s.docker)
+	l, err := controller.CheckLeader(ctx, s.docker, s.cfg.Controller.Defaulted().CallTimeout)
 	s.status.ObserveLeadership(l, err)
 	s.metrics.SetActive(err == nil)
 	return err

@@ -94,15 +94,6 @@ type Report struct {
 	LastObserved time.Time       `json:"lastObserved,omitzero"`
 }
 
-// gateState is what the gate last said.
-type gateState int
-
-const (
-	gateUnknown gateState = iota
-	gateActive
-	gateStandby
-)
-
 // Status is the live state behind /status, /readyz and /healthz. Its methods are safe for
 // concurrent use.
 type Status struct {
@@ -111,7 +102,7 @@ type Status struct {
 
 	nodeID, hostname, leader string
 	dryRun                   bool
-	gate                     gateState
+	gate                     controller.GateState
 	gateMsg                  string
 	gateReason               string
 
@@ -205,11 +196,11 @@ func (s *Status) ObserveLeadership(l controller.Leadership, err error) {
 	}
 	switch {
 	case err == nil:
-		s.gate, s.gateReason, s.gateMsg = gateActive, "Leader", fmt.Sprintf("node %s is the raft leader: this instance acts", nameOr(l.SelfHostname, l.Self))
+		s.gate, s.gateReason, s.gateMsg = controller.GateActive, "Leader", fmt.Sprintf("node %s is the raft leader: this instance acts", nameOr(l.SelfHostname, l.Self))
 	case l.Leader != "":
-		s.gate, s.gateReason, s.gateMsg = gateStandby, "NotLeader", err.Error()
+		s.gate, s.gateReason, s.gateMsg = controller.GateStandby, "NotLeader", err.Error()
 	default:
-		s.gate, s.gateReason, s.gateMsg = gateStandby, "LeaderUnknown", err.Error()
+		s.gate, s.gateReason, s.gateMsg = controller.GateStandby, "LeaderUnknown", err.Error()
 	}
 	s.updateLocked()
 }
@@ -218,7 +209,7 @@ func (s *Status) ObserveLeadership(l controller.Leadership, err error) {
 func (s *Status) SetActive() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.gate, s.gateReason, s.gateMsg = gateActive, "SingleInstance", "this instance acts without asking who leads: run only one"
+	s.gate, s.gateReason, s.gateMsg = controller.GateActive, "SingleInstance", "this instance acts without asking who leads: run only one"
 	s.updateLocked()
 }
 
@@ -297,7 +288,7 @@ func (s *Status) Ready() (bool, string) {
 func (s *Status) Report() Report {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := Report{NodeID: s.nodeID, Hostname: s.hostname, Leader: s.leader, Active: s.gate == gateActive && !s.dryRun,
+	r := Report{NodeID: s.nodeID, Hostname: s.hostname, Leader: s.leader, Active: s.gate == controller.GateActive && !s.dryRun,
 		DryRun: s.dryRun, Topology: s.topo, Plan: s.plan, LastObserved: s.observed}
 	if s.topo.Error != nil {
 		e := *s.topo.Error
@@ -352,9 +343,9 @@ func (s *Status) updateLocked() {
 	switch {
 	case s.dryRun:
 		s.setLocked(ConditionStandby, ConditionTrue, "DryRun", "dry run: this instance plans and never acts")
-	case s.gate == gateActive:
+	case s.gate == controller.GateActive:
 		s.setLocked(ConditionStandby, ConditionFalse, s.gateReason, s.gateMsg)
-	case s.gate == gateStandby:
+	case s.gate == controller.GateStandby:
 		s.setLocked(ConditionStandby, ConditionTrue, s.gateReason, s.gateMsg)
 	}
 
@@ -367,6 +358,7 @@ func (s *Status) updateLocked() {
 	} else {
 		s.setLocked(ConditionBlocked, ConditionFalse, "NotBlocked", "the plan may proceed")
 	}
+	stuck := stuckPromotion(p)
 	switch {
 	case p.Blocked != "":
 		s.setLocked(ConditionConverged, ConditionFalse, "Blocked", "the plan is blocked: see the Blocked condition")
@@ -374,6 +366,8 @@ func (s *Status) updateLocked() {
 		st := p.Steps[0]
 		s.setLocked(ConditionConverged, ConditionFalse, "StepsPending",
 			fmt.Sprintf("%d step(s) pending; next: %s %s (%s)", len(p.Steps), st.Action, st.Hostname, st.Reason))
+	case stuck != nil:
+		s.setLocked(ConditionConverged, ConditionFalse, "PromotionPending", stuckMessage(stuck))
 	case len(p.InFlight) > 0:
 		f := p.InFlight[0]
 		s.setLocked(ConditionConverged, ConditionFalse, "RoleChangeInFlight",
@@ -393,9 +387,9 @@ func (s *Status) updateProgressingLocked(p *reconcile.Plan) {
 		s.setLocked(ConditionProgressing, ConditionFalse, "Converged", "nothing to do")
 	case s.dryRun:
 		s.setLocked(ConditionProgressing, ConditionFalse, "DryRun", "dry run: steps are planned, never applied")
-	case s.gate == gateStandby:
+	case s.gate == controller.GateStandby:
 		s.setLocked(ConditionProgressing, ConditionFalse, "Standby", "another instance applies the plan")
-	case s.gate == gateUnknown:
+	case s.gate == controller.GateUnknown:
 		// The plan is reported before the gate is asked: do not claim progress yet.
 		s.setLocked(ConditionProgressing, ConditionUnknown, "LeadershipUnknown", "not known yet whether this instance acts")
 	case s.passErr != nil && errors.Is(s.passErr, controller.ErrStepTimeout):
@@ -404,11 +398,33 @@ func (s *Status) updateProgressingLocked(p *reconcile.Plan) {
 		s.setLocked(ConditionProgressing, ConditionFalse, "NoProgress", s.passErr.Error())
 	case s.passErr != nil:
 		s.setLocked(ConditionProgressing, ConditionFalse, "ReconcileError", s.passErr.Error())
+	case len(p.Steps) == 0 && stuckPromotion(p) != nil:
+		// Only the node's return or a human ends it: nothing progresses meanwhile.
+		s.setLocked(ConditionProgressing, ConditionFalse, "PromotionPending", stuckMessage(stuckPromotion(p)))
 	case len(p.Steps) == 0:
 		s.setLocked(ConditionProgressing, ConditionTrue, "WaitingForRoleChange", "a role change is in flight")
 	default:
 		s.setLocked(ConditionProgressing, ConditionTrue, "ApplyingSteps", fmt.Sprintf("%d step(s) to apply", len(p.Steps)))
 	}
+}
+
+// stuckPromotion returns the plan's first promotion in flight that cannot complete now, if any.
+func stuckPromotion(p *reconcile.Plan) *reconcile.InFlight {
+	for i := range p.InFlight {
+		if p.InFlight[i].Stuck {
+			return &p.InFlight[i]
+		}
+	}
+	return nil
+}
+
+// stuckMessage says what is pending, since when, why, and what a human can do.
+func stuckMessage(f *reconcile.InFlight) string {
+	since := "since before this instance started"
+	if !f.Since.IsZero() {
+		since = "since " + f.Since.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("the promotion of %s (%s) is pending %s: %s. To end it: %s", f.Hostname, f.Node, since, f.Reason, f.Advice)
 }
 
 func nameOr(hostname, id string) string {

@@ -246,3 +246,25 @@ func TestTheReportAsJSON(t *testing.T) {
 		t.Errorf("last error %+v, topology %+v", got.LastError, got.Topology)
 	}
 }
+
+func TestStatusSaysWhatAPendingPromotionWaitsForAndWhatAHumanCanDo(t *testing.T) {
+	st := service.NewStatus(func() time.Time { return epoch })
+	st.SetTopology("/topology.yaml", named("prod"), epoch)
+	st.ObserveLeadership(leader, nil)
+	n := reconcile.Node{ID: "id-node7", Hostname: "node7", DesiredRole: reconcile.RoleManager, State: reconcile.StateDown}
+	reason, advice := reconcile.StuckPromotion(&n)
+	st.ObservePlan(&reconcile.Plan{Time: epoch, InFlight: []reconcile.InFlight{{Node: n.ID, Hostname: n.Hostname,
+		To: reconcile.RoleManager, Since: epoch.Add(-3 * time.Minute), Stuck: true, Reason: reason, Advice: advice}}})
+	st.ObservePass(controller.Result{}, nil)
+	for _, typ := range []string{service.ConditionConverged, service.ConditionProgressing} {
+		c, _ := st.Condition(typ)
+		if c.Status != service.ConditionFalse || c.Reason != "PromotionPending" {
+			t.Errorf("%s = %s/%s, want False/PromotionPending", typ, c.Status, c.Reason)
+		}
+		for _, w := range []string{"node7", "since 2026-", "is down", "can't find manager in raft memberlist", "docker node rm --force id-node7", "worker"} {
+			if !strings.Contains(c.Message, w) {
+				t.Errorf("%s message %q does not say %q", typ, c.Message, w)
+			}
+		}
+	}
+}

@@ -40,7 +40,8 @@ and re-lists every --resync. SIGTERM or SIGINT stops it cleanly (exit 0) once th
 has settled or been given up; a second signal ends it at once.
 
 --once applies steps until the swarm has converged or the plan is blocked, prints the final
-plan, and exits 0 converged, 3 blocked, 1 error.
+plan, and exits 0 converged, 3 blocked, 1 error, 2 when a promotion is pending that only its
+node's return or a human can finish (the plan says how).
 --dry-run makes no change at all: each pass prints the plan on stdout. With --once it does a
 single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 1 error.`,
 		Example: `  swarmtopo run -f prod.yaml

@@ -223,3 +223,37 @@ func TestRunStopsOnCancel(t *testing.T) {
 		})
 	}
 }
+
+func TestRunOnceExits2WhileAPromotionOnlyItsNodeOrAHumanCanFinishIsPending(t *testing.T) {
+	topo := writeFile(t, "topology.yaml", threeManagers)
+	fs := oneManager()
+	// node3 was asked to become a manager, and then its machine went down before it joined.
+	ctx := context.Background()
+	n3, _, err := fs.NodeInspectWithRaw(ctx, fs.ID("node3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n3.Spec.Role = swarm.NodeRoleManager
+	if err := fs.NodeUpdate(ctx, n3.ID, n3.Version, n3.Spec); err != nil {
+		t.Fatal(err)
+	}
+	fs.SetState(n3.ID, swarm.NodeStateDown)
+	setup := len(fs.Calls())
+	r := runFake(t, fs, "run", "-f", topo, "--once", "-o", "json")
+	p := decodePlan(t, r.stdout)
+	if r.code != codePending || p.wantCode() != codePending {
+		t.Fatalf("exit code %d, want %d: the swarm is not there and only node3 or a human can finish it\n%s", r.code, codePending, r)
+	}
+	for _, c := range fs.Calls()[setup:] {
+		promote := c.Method == "NodeUpdate" && c.Spec.Role == swarm.NodeRoleManager && c.Node != fs.ID("node1") && c.Node != n3.ID
+		if c.Method == "NodeRemove" || promote {
+			t.Errorf("a membership change was sent while node3's promotion is pending: %s %s %s", c.Method, c.Node, c.Spec.Role)
+		}
+	}
+	if got := fs.Managers(); len(got) != 1 {
+		t.Errorf("managers %v, want node1 alone: nothing is promoted while node3's promotion is pending", got)
+	}
+	if !strings.Contains(r.stdout, "docker node rm --force") {
+		t.Errorf("the plan does not say how a human ends the promotion:\n%s", r.stdout)
+	}
+}
