@@ -871,7 +871,7 @@ func (w *world) startInstance(node string) {
 		Wake:     in.wake,
 	}
 	if w.s.Service {
-		o.Gate = controller.LeaderGate(in)
+		o.Gate = controller.LeaderGate(in, o.Defaulted().CallTimeout)
 	}
 	c := controller.New(o)
 	ctx, cancel := context.WithCancel(context.Background())
