@@ -224,6 +224,13 @@ func (s *Swarm) tryLeaveLocked(n *node) {
 		s.atLocked(s.Timing.Retry, func() { s.tryLeaveLocked(n) })
 		return
 	}
+	if ms := n.n.ManagerStatus; ms.Leader {
+		// Leadership moves first, as for a demote sent to the leader.
+		ms.Leader = false
+		s.electLocked(n.n.ID)
+		s.atLocked(s.leaderlessUntil.Sub(s.now())+s.Timing.Demote, func() { s.tryLeaveLocked(n) })
+		return
+	}
 	n.n.ManagerStatus = nil
 	s.touchLocked(n)
 	s.emitLocked(nodeEvent("update", n, "role", "manager", "worker"))

@@ -507,7 +507,10 @@ func (s *Swarm) noteLocked() {
 func (s *Swarm) electLocked(except string) {
 	for _, id := range s.order {
 		n := s.nodes[id]
-		if ms := n.n.ManagerStatus; id != except && ms != nil && ms.Reachability == swarm.ReachabilityReachable && n.away == here {
+		// A member whose demotion is pending is not elected (virtual-time mode): it would
+		// leave raft as the leader.
+		if ms := n.n.ManagerStatus; id != except && ms != nil && ms.Reachability == swarm.ReachabilityReachable && n.away == here &&
+			(s.now == nil || n.n.Spec.Role == swarm.NodeRoleManager) {
 			ms.Leader = true
 			s.election = s.ElectionReads
 			if s.now != nil {

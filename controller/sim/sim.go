@@ -641,8 +641,8 @@ func (w *world) healAll() {
 }
 
 // lowerBound is how many role changes the starting plan needs, plus what each fault may
-// force: a node away may need a replacement and its demotion, and a third change when it
-// returns; a human change (role, zone label) one to undo and one to replace; a crash or call fault one
+// force: a node away may need a replacement and its demotion, and when it returns to a zone
+// that lacks it, its promotion and the replacement's demotion; a human change (role, zone label) one to undo and one to replace; a crash or call fault one
 // resent change; a new file is added when it comes.
 func (w *world) lowerBound() int {
 	leader := w.fake.Leader()
@@ -660,7 +660,7 @@ func (w *world) lowerBound() int {
 	for _, f := range w.s.Faults {
 		switch f.Kind {
 		case StopNode, PartitionNode, PauseNode:
-			bound += 3
+			bound += 4
 		case HumanPromote, HumanDemote, HumanLabel, HumanAvailability:
 			// A label can move a node to another zone, and so a seat.
 			bound += 2
@@ -1086,14 +1086,12 @@ func (w *world) checkRoleCall(in *instance, cur swarm.Node, to swarm.NodeRole) {
 			}
 		}
 	}
-	away, _ := w.fake.Away(cur.ID)
 	am, ar := members, reachable
 	switch {
 	case to == swarm.NodeRoleManager && cur.ManagerStatus == nil:
+		// A promote completes only once its node is back and joins raft reachable.
 		am++
-		if !away {
-			ar++
-		}
+		ar++
 	case to == swarm.NodeRoleWorker && cur.ManagerStatus != nil:
 		am--
 		if cur.ManagerStatus.Reachability == swarm.ReachabilityReachable {
