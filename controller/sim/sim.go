@@ -487,7 +487,10 @@ func (w *world) violate(inv, detail string) {
 }
 
 func (w *world) note(what string) {
-	if !w.timeline {
+	w.mu.Lock()
+	keep := w.timeline
+	w.mu.Unlock()
+	if !keep {
 		return
 	}
 	e := Entry{At: w.since(), What: what, World: w.describeWorld()}
@@ -772,6 +775,7 @@ func (w *world) finish() {
 	}
 	w.mu.Lock()
 	insts := append([]*instance(nil), w.insts...)
+	w.timeline = false // the end of the run is not part of it
 	w.mu.Unlock()
 	for _, in := range insts {
 		in.crash()
