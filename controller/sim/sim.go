@@ -294,7 +294,7 @@ func (w *world) run() {
 		if !ok || next.After(end) {
 			break
 		}
-		if d := next.Sub(time.Now()); d > 0 {
+		if d := time.Until(next); d > 0 {
 			time.Sleep(d)
 		} else if time.Now().Equal(last) {
 			// One thing per instant: whatever it wakes gets an instant of its own.
@@ -925,7 +925,14 @@ func (in *instance) shutdown() {
 	in.cancel()
 }
 
-var errDead = errors.New("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+// errDead is what the Docker client says when the process's daemon (or the process) is gone.
+type deadErr struct{}
+
+func (deadErr) Error() string {
+	return "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
+}
+
+var errDead error = deadErr{}
 
 type daemonErr struct{}
 
