@@ -3,6 +3,7 @@ package reconcile
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinel errors of the safety check. Match them with errors.Is.
@@ -168,10 +169,14 @@ func PromotionStuck(n *Node) bool {
 // StuckPromotion explains a stuck promotion of n: why nothing else changes, and what a human
 // can do.
 func StuckPromotion(n *Node) (reason, advice string) {
-	reason = fmt.Sprintf("node %s was asked to become a manager and is %s: it is not in the raft member list, so it cannot "+
+	since := ""
+	if !n.InFlightSince.IsZero() {
+		since = " (pending since " + n.InFlightSince.UTC().Format(time.RFC3339) + ")"
+	}
+	reason = fmt.Sprintf("node %s was asked to become a manager%s and is %s: it is not in the raft member list, so it cannot "+
 		"join raft now and swarm refuses to take the promotion back (a demote fails with \"can't find manager in raft memberlist\"). "+
 		"It completes by itself once the node reaches the managers again, so no other promote, demote or removal starts until it "+
-		"completes or the node leaves the swarm", n.Hostname, n.State)
+		"completes or the node leaves the swarm", n.Hostname, since, n.State)
 	return reason, pendingPromotionAdvice(n.Hostname, n.ID)
 }
 
