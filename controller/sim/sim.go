@@ -75,7 +75,9 @@ func (v Violation) String() string {
 
 // Entry is one line of a run's timeline.
 type Entry struct {
-	At    time.Duration
+	At time.Duration
+	// Calls is how many Docker calls the run had made by then.
+	Calls int
 	What  string
 	World string
 }
@@ -106,9 +108,9 @@ func (r Report) Format() string {
 		fmt.Fprintf(&b, "VIOLATION %s\n", v)
 	}
 	if len(r.Timeline) > 0 {
-		b.WriteString("timeline (virtual time, event, calls, world: * leader, M member, m member unreachable, ~ pending, ! away):\n")
+		b.WriteString("timeline (virtual time, Docker calls so far, event, world: * leader, M member, m member unreachable, ~ pending, ! away):\n")
 		for _, e := range r.Timeline {
-			fmt.Fprintf(&b, "  %s  %-70s  %s\n", stamp(e.At), e.What, e.World)
+			fmt.Fprintf(&b, "  %s %5d  %-70s  %s\n", stamp(e.At), e.Calls, e.What, e.World)
 		}
 	}
 	return b.String()
@@ -119,10 +121,15 @@ func stamp(d time.Duration) string {
 }
 
 // Run simulates one schedule in its own synctest bubble. timeline keeps a readable log.
-func Run(t *testing.T, s Schedule, timeline bool) Report {
+func Run(t *testing.T, s Schedule, timeline bool) Report { return RunWith(t, s, timeline, nil) }
+
+// RunWith is Run with tune applied to every instance's controller options: the simulator's own
+// tests use it to break the loop on purpose and see the invariants catch it.
+func RunWith(t *testing.T, s Schedule, timeline bool, tune func(*controller.Options)) Report {
 	var rep Report
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(s, timeline)
+		w.tune = tune
 		w.run()
 		rep = w.rep
 	})
@@ -155,6 +162,7 @@ func (h *items) Pop() any {
 }
 
 type world struct {
+	tune     func(*controller.Options)
 	s        Schedule
 	fake     *fakeswarm.Swarm
 	ids      []string
@@ -493,7 +501,10 @@ func (w *world) note(what string) {
 	if !keep {
 		return
 	}
-	e := Entry{At: w.since(), What: what, World: w.describeWorld()}
+	w.mu.Lock()
+	calls := w.rep.Calls
+	w.mu.Unlock()
+	e := Entry{At: w.since(), Calls: calls, What: what, World: w.describeWorld()}
 	w.mu.Lock()
 	w.rep.Timeline = append(w.rep.Timeline, e)
 	w.mu.Unlock()
@@ -832,13 +843,18 @@ func (w *world) checkBusy() {
 		sort.Ints(minutes)
 		for _, m := range minutes {
 			w.rep.Checks++
-			busy := w.pendingMinute[m] || w.pendingMinute[m-1] || w.pendingMinute[m-2] || in.mutMinute[m] > 0 || in.mutMinute[m-1] > 0
-			if !busy && in.perMinute[m] > IdleCallsPerMinute {
+			if !w.busyMinute(in, m) && in.perMinute[m] > IdleCallsPerMinute {
 				w.violate(InvBusyLoop, fmt.Sprintf("instance %d made %d calls in minute %d with nothing in flight", in.ord, in.perMinute[m], m))
 				return
 			}
 		}
 	}
+}
+
+// busyMinute reports whether minute m had something in flight (or just before: a step may
+// settle for 90 s) or a change made by in; the caller holds w.mu.
+func (w *world) busyMinute(in *instance, m int) bool {
+	return w.pendingMinute[m] || w.pendingMinute[m-1] || w.pendingMinute[m-2] || in.mutMinute[m] > 0 || in.mutMinute[m-1] > 0
 }
 
 // instance is one operator process: a real controller.Controller running Run.
@@ -876,6 +892,9 @@ func (w *world) startInstance(node string) {
 	}
 	if w.s.Service {
 		o.Gate = controller.LeaderGate(in, o.Defaulted().CallTimeout)
+	}
+	if w.tune != nil {
+		w.tune(&o)
 	}
 	c := controller.New(o)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -966,6 +985,9 @@ func (in *instance) begin(mutating bool) (Kind, error) {
 	in.perMinute[m]++
 	if mutating {
 		in.mutMinute[m]++
+	}
+	if in.perMinute[m] == IdleCallsPerMinute+1 && !w.busyMinute(in, m) {
+		w.violate(InvBusyLoop, fmt.Sprintf("instance %d made over %d calls in minute %d with nothing in flight", in.ord, IdleCallsPerMinute, m))
 	}
 	k, ok := w.callAt[w.callN]
 	if !ok {
