@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// defaultSchedules is how many schedules TestSimCampaign runs without -schedules.
+var defaultSchedules = 300
+
 var (
 	seedFlag  = flag.Uint64("seed", 0, "replay the one schedule drawn from this seed (with its timeline)")
 	nFlag     = flag.Int("schedules", 300, "how many schedules TestSimCampaign runs")
@@ -26,6 +29,9 @@ func TestSimCampaign(t *testing.T) {
 			t.Errorf("seed %d breaks an invariant: %s", *seedFlag, rep.Violations[0])
 		}
 		return
+	}
+	if *nFlag == 0 {
+		*nFlag = defaultSchedules
 	}
 	start := time.Now()
 	workers := runtime.GOMAXPROCS(0)
