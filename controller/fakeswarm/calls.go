@@ -240,6 +240,11 @@ func (s *Swarm) removeLocked(id string, force bool) error {
 		}
 	}
 	s.emitLocked(nodeEvent("remove", n, "", "", ""))
+	if s.now != nil {
+		// The nodes that joined through it turn to the managers left: a promote that waited
+		// for it goes ahead.
+		s.unblockLocked(id)
+	}
 	return nil
 }
 

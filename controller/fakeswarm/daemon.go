@@ -268,7 +268,7 @@ func (s *Swarm) tryJoinLocked(n *node) {
 	s.noteLocked()
 }
 
-// joinNowLocked completes the promotes that waited for node via (or for their own node) to
+// unblockLocked completes the promotes that waited for node via (or for their own node) to
 // come back: all of them at once, as swarm does at a heal.
 func (s *Swarm) unblockLocked(via string) {
 	for _, id := range s.order {

@@ -1,6 +1,7 @@
 package fakeswarm
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -106,4 +107,32 @@ func (s *Swarm) hostnameOf(id string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.hostnameLocked(id)
+}
+
+// Found by the simulator (seed 3723, on the code before the fix of two pending promotions): a
+// promote that waited for the manager its node joined through stayed pending forever once that
+// manager was removed from the swarm; the node then uses the managers left.
+func TestTimedPromoteGoesAheadOnceItsJoinManagerIsRemoved(t *testing.T) {
+	m1 := StableID("m1")
+	s, wait := timed(NodeConfig{Hostname: "m1", Manager: true}, NodeConfig{Hostname: "m2", Manager: true, Leader: true},
+		NodeConfig{Hostname: "m3", Manager: true}, NodeConfig{Hostname: "w1", JoinedVia: m1})
+	s.Stop(m1)
+	wait(DefaultTiming.Down)
+	if err := s.Human(s.ID("w1"), func(sp *swarm.NodeSpec) { sp.Role = swarm.NodeRoleManager }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Human(m1, func(sp *swarm.NodeSpec) { sp.Role = swarm.NodeRoleWorker }); err != nil {
+		t.Fatal(err)
+	}
+	wait(time.Minute)
+	if p := s.PendingChanges(); len(p) != 1 || p[0].Hostname != "w1" || !p[0].Blocked {
+		t.Fatalf("before the removal: pending %+v", p)
+	}
+	if err := s.NodeRemove(context.Background(), m1, swarm.NodeRemoveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wait(time.Second)
+	if p := s.PendingChanges(); len(p) != 0 {
+		t.Fatalf("the promote still waits for a manager that was removed: %+v", p)
+	}
 }
