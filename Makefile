@@ -15,6 +15,10 @@ LABFLAGS ?=
 # Where `make install-plugin` puts docker-topology: the docker CLI's per-user plugin directory,
 # or e.g. PLUGIN_DIR=/usr/local/lib/docker/cli-plugins for every user.
 PLUGIN_DIR ?= $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
+# make sim: how many seeded schedules, from which seed; SEED replays one with its timeline.
+N        ?= 10000
+FIRST    ?= 1
+SEED     ?=
 
 STATICCHECK_VERSION := v0.8.2
 GOBIN_DIR   := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
@@ -25,12 +29,12 @@ ACTIONLINT  := $(GOBIN_DIR)/actionlint
 # Go files gofmt checks: everything but hidden directories (.git, .lab), testdata and bin.
 GOFILES = $(shell find . -type f -name '*.go' -not -path './.*' -not -path '*/testdata/*' -not -path './bin/*')
 
-.PHONY: help build install-plugin image test lint fuzz bench e2e lab-up lab-down demo check tidy-check clean need-root monitoring-check tools
+.PHONY: help build install-plugin image test lint fuzz bench sim e2e lab-up lab-down demo check tidy-check clean need-root monitoring-check tools
 
 help: ## Show this help
 	@awk 'BEGIN { FS = ":.*## "; print "Usage: make TARGET [VAR=value]\n\nTargets:" } \
 	     /^[a-zA-Z0-9_-]+:.*## / { printf "  %-17s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
-	@printf '\nVariables: FUZZTIME=%s  VERSION=%s  LABFLAGS=%s\n' '$(FUZZTIME)' '$(VERSION)' '$(LABFLAGS)'
+	@printf '\nVariables: FUZZTIME=%s  VERSION=%s  LABFLAGS=%s  N=%s  FIRST=%s  SEED=%s\n' '$(FUZZTIME)' '$(VERSION)' '$(LABFLAGS)' '$(N)' '$(FIRST)' '$(SEED)'
 
 build: ## Build bin/swarmtopo, stamped with git describe
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/swarmtopo
@@ -80,6 +84,13 @@ fuzz: ## Run each Fuzz* target for FUZZTIME (default 20s)
 bench: ## Planner benchmarks: time and allocations
 	$(GO) test -run='^$$' -bench=. -benchmem ./reconcile/
 
+sim: ## Simulate the loop: N seeded fault schedules (default 10000) without -race, or replay SEED=n
+	@if [ -n "$(SEED)" ]; then \
+	  $(GO) test -count=1 -run '^TestSimCampaign$$' -v ./controller/sim/ -seed $(SEED); \
+	else \
+	  $(GO) test -count=1 -timeout 15m -run '^TestSimCampaign$$' -v ./controller/sim/ -schedules $(N) -first $(FIRST) | grep -v '^=== \|^    --- PASS'; \
+	fi
+
 e2e: need-root ## End-to-end tests on a real multi-node swarm lab (root, Linux; up to 60 min)
 	$(GO) test -tags e2e -count=1 -timeout 60m -v ./e2e/ ./lab/
 
@@ -92,7 +103,7 @@ lab-down: need-root ## Tear the swarm lab down
 demo: need-root ## 7-node lab: show the plan, apply it step by step, tear down
 	./hack/demo.sh
 
-check: lint test monitoring-check e2e ## Everything CI runs: lint, unit tests, monitoring checks, e2e
+check: lint test sim monitoring-check e2e ## Everything CI runs: lint, unit tests, the simulation campaign, monitoring checks, e2e
 
 tidy-check: ## Fail if go.mod or go.sum is not tidy
 	$(GO) mod tidy -diff

@@ -9,12 +9,19 @@ import (
 	"github.com/docker/docker/api/types/system"
 )
 
-// hang blocks until ctx ends when node calls are set to hang, and reports whether it did.
-func (s *Swarm) hang(ctx context.Context, info bool) (bool, error) {
+// hang blocks until ctx ends when node calls are set to hang, and reports whether it did. self
+// is the node answering ("" for the swarm's own).
+func (s *Swarm) hang(ctx context.Context, info bool, self string) (bool, error) {
 	s.mu.Lock()
 	h := s.hangCalls
 	if info {
 		h = s.hangInfo
+	}
+	if !h && s.now != nil {
+		if self == "" {
+			self = s.self
+		}
+		h = s.hangsLocked(self, info)
 	}
 	s.mu.Unlock()
 	if !h {
@@ -45,7 +52,7 @@ func (s *Swarm) gateLocked() error {
 
 // NodeList lists every node. Filters are ignored: the controller lists all nodes.
 func (s *Swarm) NodeList(ctx context.Context, _ swarm.NodeListOptions) ([]swarm.Node, error) {
-	if hung, err := s.hang(ctx, false); hung {
+	if hung, err := s.hang(ctx, false, ""); hung {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -60,7 +67,7 @@ func (s *Swarm) NodeList(ctx context.Context, _ swarm.NodeListOptions) ([]swarm.
 // NodeInspectWithRaw returns one node by full ID: the controller never addresses nodes any
 // other way, so the fake does not resolve hostnames or prefixes.
 func (s *Swarm) NodeInspectWithRaw(ctx context.Context, id string) (swarm.Node, []byte, error) {
-	if hung, err := s.hang(ctx, false); hung {
+	if hung, err := s.hang(ctx, false, ""); hung {
 		return swarm.Node{}, nil, err
 	}
 	s.mu.Lock()
@@ -73,7 +80,7 @@ func (s *Swarm) NodeInspectWithRaw(ctx context.Context, id string) (swarm.Node, 
 	if !ok {
 		return swarm.Node{}, nil, errNodeNotFound(id)
 	}
-	out := copyNode(n.n)
+	out := s.shownLocked(n)
 	raw, err := json.Marshal(out)
 	return out, raw, err
 }
@@ -81,7 +88,7 @@ func (s *Swarm) NodeInspectWithRaw(ctx context.Context, id string) (swarm.Node, 
 // Info answers like `docker info` on the operator's node; with quorum lost it still answers,
 // with Swarm.Error set.
 func (s *Swarm) Info(ctx context.Context) (system.Info, error) {
-	if hung, err := s.hang(ctx, true); hung {
+	if hung, err := s.hang(ctx, true, ""); hung {
 		return system.Info{}, err
 	}
 	s.mu.Lock()
@@ -124,7 +131,7 @@ func (s *Swarm) hostnameLocked(id string) string {
 func (s *Swarm) NodeUpdate(ctx context.Context, id string, version swarm.Version, spec swarm.NodeSpec) error {
 	spec.Labels = maps.Clone(spec.Labels)
 	call := Call{Method: "NodeUpdate", Node: id, Version: version.Index, Spec: spec}
-	if hung, err := s.hang(ctx, false); hung {
+	if hung, err := s.hang(ctx, false, ""); hung {
 		call.Err = err
 		s.record(call)
 		return err
@@ -168,6 +175,8 @@ func (s *Swarm) updateLocked(id string, version swarm.Version, spec swarm.NodeSp
 	n.n.Spec = spec
 	s.touchLocked(n)
 	switch {
+	case s.now != nil && (old.Role != spec.Role || demote):
+		s.roleStoredLocked(n, demote)
 	case old.Role == swarm.NodeRoleWorker && spec.Role == swarm.NodeRoleManager:
 		n.leaveAt = 0
 		if n.n.ManagerStatus == nil {
@@ -197,7 +206,7 @@ func (s *Swarm) updateLocked(id string, version swarm.Version, spec swarm.NodeSp
 // only with force.
 func (s *Swarm) NodeRemove(ctx context.Context, id string, o swarm.NodeRemoveOptions) error {
 	call := Call{Method: "NodeRemove", Node: id, Force: o.Force}
-	if hung, err := s.hang(ctx, false); hung {
+	if hung, err := s.hang(ctx, false, ""); hung {
 		call.Err = err
 		s.record(call)
 		return err
@@ -231,6 +240,11 @@ func (s *Swarm) removeLocked(id string, force bool) error {
 		}
 	}
 	s.emitLocked(nodeEvent("remove", n, "", "", ""))
+	if s.now != nil {
+		// The nodes that joined through it turn to the managers left: a promote that waited
+		// for it goes ahead.
+		s.unblockLocked(id)
+	}
 	return nil
 }
 

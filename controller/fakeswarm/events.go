@@ -103,6 +103,9 @@ func (s *Swarm) emitLocked(m events.Message) {
 }
 
 func (s *Swarm) sendLocked(m events.Message) {
+	if s.OnEvent != nil {
+		s.OnEvent(m)
+	}
 	for _, b := range s.subs {
 		select {
 		case b.msgs <- m:

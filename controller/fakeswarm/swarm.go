@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/swarm"
 )
 
@@ -35,6 +36,9 @@ type NodeConfig struct {
 	NeverJoins bool
 	// JoinsUnreachable makes a promote of this node join raft but never become reachable.
 	JoinsUnreachable bool
+	// JoinedVia is the ID of the manager the node joined the swarm through. In virtual-time
+	// mode a promote of the node cannot join raft while that manager is away (moby#34835).
+	JoinedVia string
 }
 
 // Call is one mutating call, recorded whether it succeeded or not.
@@ -52,6 +56,13 @@ type node struct {
 	neverJoins       bool
 	joinsUnreachable bool
 	joinAt, leaveAt  int // read tick at which a pending role change completes; 0 none
+
+	// Virtual-time mode only (see SetNow).
+	joinedVia string // the manager this node joined the swarm through
+	away      awayKind
+	blocked   bool // a promote waits for joinedVia to come back (moby#34835)
+	wasLeader bool // led when it went away: its return forces an election
+	gen       int  // bumped whenever the daemon's state changes, to cancel stale timers
 }
 
 // Swarm is the fake. Its zero value is not usable; call New.
@@ -83,6 +94,21 @@ type Swarm struct {
 	lowestFT  int
 	everLost  bool
 	createdAt time.Time
+
+	// OnEvent, if set before use, is called with every event the fake emits (muted or not),
+	// under the fake's lock: it must not call back into the fake.
+	OnEvent func(events.Message)
+	// Timing is the virtual-time mode's delays; zero fields take DefaultTiming's.
+	Timing Timing
+
+	changes         int
+	now             func() time.Time
+	timers          []timer
+	timerSeq        int
+	leaderlessUntil time.Time
+	unknownFrom     time.Time
+	unknownUntil    time.Time
+	lostAt          time.Time
 }
 
 // New returns a swarm holding nodes. The operator's own node (Self) is the leader, or the first
@@ -169,7 +195,7 @@ func (s *Swarm) AddNode(c NodeConfig) string {
 		}
 		n.ManagerStatus = &swarm.ManagerStatus{Leader: c.Leader, Reachability: r, Addr: n.Status.Addr + ":2377"}
 	}
-	s.nodes[id] = &node{n: n, neverJoins: c.NeverJoins, joinsUnreachable: c.JoinsUnreachable}
+	s.nodes[id] = &node{n: n, neverJoins: c.NeverJoins, joinsUnreachable: c.JoinsUnreachable, joinedVia: c.JoinedVia}
 	s.order = append(s.order, id)
 	return id
 }
@@ -319,6 +345,11 @@ func (s *Swarm) HangInfo(on bool) {
 func (s *Swarm) Kill(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.now != nil {
+		s.advanceLocked()
+		s.goAwayLocked(id, killed)
+		return
+	}
 	n := s.mustLocked(id)
 	old := n.n.Status.State
 	n.n.Status.State = swarm.NodeStateDown
@@ -341,6 +372,11 @@ func (s *Swarm) Kill(id string) {
 func (s *Swarm) Revive(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.now != nil {
+		s.advanceLocked()
+		s.comeBackLocked(id)
+		return
+	}
 	n := s.mustLocked(id)
 	old := n.n.Status.State
 	n.n.Status.State = swarm.NodeStateReady
@@ -405,6 +441,7 @@ func (s *Swarm) bumpLocked() uint64 {
 }
 
 func (s *Swarm) touchLocked(n *node) {
+	s.changes++
 	n.n.Version.Index = s.bumpLocked()
 	n.n.UpdatedAt = n.n.UpdatedAt.Add(time.Second)
 }
@@ -412,7 +449,7 @@ func (s *Swarm) touchLocked(n *node) {
 func (s *Swarm) listLocked() []swarm.Node {
 	out := make([]swarm.Node, 0, len(s.order))
 	for _, id := range s.order {
-		out = append(out, copyNode(s.nodes[id].n))
+		out = append(out, s.shownLocked(s.nodes[id]))
 	}
 	return out
 }
@@ -449,7 +486,7 @@ func (s *Swarm) ftLocked() int {
 
 // noLeaderLocked reports whether the swarm has no leader now: quorum lost or an election.
 func (s *Swarm) noLeaderLocked() bool {
-	if s.quorumLost || s.election > 0 {
+	if s.quorumLost || s.election > 0 || s.now != nil && s.now().Before(s.leaderlessUntil) {
 		return true
 	}
 	m, r := s.membersLocked()
@@ -470,9 +507,16 @@ func (s *Swarm) noteLocked() {
 func (s *Swarm) electLocked(except string) {
 	for _, id := range s.order {
 		n := s.nodes[id]
-		if ms := n.n.ManagerStatus; id != except && ms != nil && ms.Reachability == swarm.ReachabilityReachable {
+		// A member whose demotion is pending is not elected (virtual-time mode): it would
+		// leave raft as the leader.
+		if ms := n.n.ManagerStatus; id != except && ms != nil && ms.Reachability == swarm.ReachabilityReachable && n.away == here &&
+			(s.now == nil || n.n.Spec.Role == swarm.NodeRoleManager) {
 			ms.Leader = true
 			s.election = s.ElectionReads
+			if s.now != nil {
+				s.election = 0
+				s.leaderlessLocked()
+			}
 			s.touchLocked(n)
 			return
 		}
@@ -501,6 +545,10 @@ func (s *Swarm) canRemoveMemberLocked(id string) bool {
 
 // tickLocked is one read call: the fake's time moves on and due changes happen.
 func (s *Swarm) tickLocked() {
+	if s.now != nil {
+		s.advanceLocked()
+		return
+	}
 	s.reads++
 	if s.election > 0 {
 		s.election--

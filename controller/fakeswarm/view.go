@@ -61,7 +61,7 @@ func (v *View) locked(fn func()) {
 
 // NodeList is Swarm.NodeList as the view's node answers it.
 func (v *View) NodeList(ctx context.Context, _ swarm.NodeListOptions) ([]swarm.Node, error) {
-	if hung, err := v.s.hang(ctx, false); hung {
+	if hung, err := v.s.hang(ctx, false, v.self); hung {
 		return nil, err
 	}
 	var (
@@ -79,7 +79,7 @@ func (v *View) NodeList(ctx context.Context, _ swarm.NodeListOptions) ([]swarm.N
 
 // NodeInspectWithRaw is Swarm.NodeInspectWithRaw as the view's node answers it.
 func (v *View) NodeInspectWithRaw(ctx context.Context, id string) (swarm.Node, []byte, error) {
-	if hung, err := v.s.hang(ctx, false); hung {
+	if hung, err := v.s.hang(ctx, false, v.self); hung {
 		return swarm.Node{}, nil, err
 	}
 	var (
@@ -94,7 +94,7 @@ func (v *View) NodeInspectWithRaw(ctx context.Context, id string) (swarm.Node, [
 		}
 		var n *node
 		if n, found = v.s.nodes[id]; found {
-			out = copyNode(n.n)
+			out = v.s.shownLocked(n)
 		}
 	})
 	if err != nil {
@@ -109,7 +109,7 @@ func (v *View) NodeInspectWithRaw(ctx context.Context, id string) (swarm.Node, [
 
 // Info is Swarm.Info as the view's node answers it.
 func (v *View) Info(ctx context.Context) (system.Info, error) {
-	if hung, err := v.s.hang(ctx, true); hung {
+	if hung, err := v.s.hang(ctx, true, v.self); hung {
 		return system.Info{}, err
 	}
 	var info system.Info
@@ -126,7 +126,7 @@ func (v *View) Events(ctx context.Context, o events.ListOptions) (<-chan events.
 func (v *View) NodeUpdate(ctx context.Context, id string, version swarm.Version, spec swarm.NodeSpec) error {
 	spec.Labels = maps.Clone(spec.Labels)
 	vc := ViewCall{Call: Call{Method: "NodeUpdate", Node: id, Version: version.Index, Spec: spec}, Self: v.self}
-	if hung, err := v.s.hang(ctx, false); hung {
+	if hung, err := v.s.hang(ctx, false, v.self); hung {
 		vc.Err = err
 		return v.record(vc)
 	}
@@ -140,7 +140,7 @@ func (v *View) NodeUpdate(ctx context.Context, id string, version swarm.Version,
 // NodeRemove is Swarm.NodeRemove sent to the view's node.
 func (v *View) NodeRemove(ctx context.Context, id string, o swarm.NodeRemoveOptions) error {
 	vc := ViewCall{Call: Call{Method: "NodeRemove", Node: id, Force: o.Force}, Self: v.self}
-	if hung, err := v.s.hang(ctx, false); hung {
+	if hung, err := v.s.hang(ctx, false, v.self); hung {
 		vc.Err = err
 		return v.record(vc)
 	}
