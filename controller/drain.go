@@ -9,6 +9,8 @@ import (
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/swarmtopo/swarmtopo/reconcile"
 )
 
 // ErrDrainTimeout means a drained node's tasks did not stop, or their replacements did not
@@ -120,4 +122,27 @@ func DrainLeft(ctx context.Context, d TaskReader, node string, services map[stri
 		}
 	}
 	return st, nil
+}
+
+// countTasks fills in how many tasks each drain of the plan moves, from one task list; a plan
+// without a drain reads nothing. A failed read leaves the counts out.
+func (c *Controller) countTasks(ctx context.Context, p *reconcile.Plan) {
+	drains := false
+	for _, st := range p.Steps {
+		drains = drains || st.MovesTasks()
+	}
+	if !drains {
+		return
+	}
+	counts, err := CountTasks(ctx, bounded{r: c.r, timeout: c.o.CallTimeout})
+	if err != nil {
+		c.o.Log.Info("Could not count the tasks the drains move", "error", err.Error())
+		return
+	}
+	for i := range p.Steps {
+		if p.Steps[i].MovesTasks() {
+			n := counts[p.Steps[i].Node]
+			p.Steps[i].Tasks = &n
+		}
+	}
 }
