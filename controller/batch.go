@@ -82,9 +82,9 @@ type unit struct {
 }
 
 // batchOf returns the steps at the head of the plan that may go out together: none changes raft
-// membership (those stay one at a time, re-checked by reconcile.CheckStep), at most parallel
-// nodes, and at most maxDrains drains. Steps on one node are merged into one update, in plan
-// order. Fewer than two units: the plan goes step by step.
+// membership (those stay one at a time, re-checked by reconcile.CheckStep), and at most
+// maxDrains drains. Steps on one node are merged into one update, in plan order. parallel 1
+// (or fewer than two units) means step by step; otherwise it bounds the concurrent calls.
 func batchOf(steps []reconcile.Step, parallel, maxDrains int) []unit {
 	if parallel <= 1 {
 		return nil
