@@ -43,6 +43,7 @@ func (f *fake) SwarmInspect(context.Context) (swarm.Swarm, error) {
 	return out, nil
 }
 
+//lint:ignore ST1005 the daemon's own message, verbatim, as the client returns it
 var errOutOfSequence = errors.New("Error response from daemon: rpc error: code = Unknown desc = update out of sequence")
 
 func (f *fake) SwarmUpdate(_ context.Context, v swarm.Version, sp swarm.Spec, _ swarm.UpdateFlags) error {
