@@ -72,6 +72,10 @@ func (a *stepRun) awaitDrain(before map[string]bool) {
 	a.sr.Settle += out.elapsed
 	if out.result != ResultOK {
 		a.sr.Result, a.sr.Err = out.result, fmt.Errorf("%s: %w", a.what(), out.err)
+		if before == nil {
+			before = map[string]bool{}
+		}
+		a.sr.openDrain = before
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/swarmtopo/swarmtopo/reconcile"
+	"github.com/swarmtopo/swarmtopo/spec"
 )
 
 // A drain settles in two parts: the availability reads back (reconcile.Settled), then the
@@ -235,6 +236,7 @@ func (c *Controller) batchOutcome(res Result, runs []*batchRun, rep *passReport)
 	ok, conflicts := 0, 0
 	for _, r := range runs {
 		sr := r.a.sr
+		noteOpenDrain(sr, rep)
 		c.reportStep(sr, r.u.riders)
 		switch sr.Result {
 		case ResultOK:
@@ -261,5 +263,40 @@ func (c *Controller) batchOutcome(res Result, runs []*batchRun, rep *passReport)
 		rep.progress, rep.stalled = progressStalled, first.Err
 	}
 	res.RequeueNow = res.Standby == ""
+	return res, nil
+}
+
+// noteOpenDrain remembers a drain whose tasks were not seen to move.
+func noteOpenDrain(sr StepResult, rep *passReport) {
+	if sr.openDrain == nil {
+		return
+	}
+	if rep.drainOpen == nil {
+		rep.drainOpen = map[string]map[string]bool{}
+	}
+	rep.drainOpen[sr.Step.Node] = sr.openDrain
+}
+
+// awaitOpenDrains waits, before the next drain, for the drains an earlier pass left
+// unfinished: they still count against spec.policy.maxUnavailable.
+func (c *Controller) awaitOpenDrains(ctx context.Context, s reconcile.Snapshot, res Result, rep *passReport) (Result, error) {
+	for node, before := range c.mem.draining {
+		log := c.o.Log.WithValues("node", node)
+		if n := findNode(s, node); n != nil {
+			log = log.WithValues("hostname", n.Hostname)
+		}
+		if n := findNode(s, node); n == nil || n.Availability != spec.AvailabilityDrain {
+			rep.drainDone = append(rep.drainDone, node) // gone, or no longer drained: nothing to wait for
+			continue
+		}
+		log.Info("Next drain held: an earlier drain has not finished")
+		out := c.waitDrain(ctx, log, node, before)
+		if out.result != ResultOK {
+			return res, fmt.Errorf("before the next drain: %w", out.err)
+		}
+		rep.drainDone = append(rep.drainDone, node)
+	}
+	rep.progress = progressMade
+	res.RequeueNow = true
 	return res, nil
 }

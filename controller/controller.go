@@ -130,6 +130,8 @@ type StepResult struct {
 	// unsettled is set when the step may be stored and was not seen to settle (a call that
 	// timed out, a settle that timed out or was stopped).
 	unsettled bool
+	// openDrain, set when a drain's tasks were not seen to move, is what it still waits for.
+	openDrain map[string]bool
 }
 
 // Result is what one pass asks of its caller, read the way controller-runtime's reconcile.Result

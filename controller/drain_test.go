@@ -155,3 +155,39 @@ func (c *countingDocker) NodeList(ctx context.Context, o swarm.NodeListOptions) 
 	c.nodesListed += len(ns)
 	return ns, err
 }
+
+// A drain that timed out still counts against maxUnavailable: the next pass does not send the
+// next drain until that one's tasks have moved.
+func TestTheNextDrainWaitsForOneThatTimedOut(t *testing.T) {
+	s := cluster(5, 3, "a", "b", "c")
+	id := s.AddService(fakeswarm.ServiceConfig{Name: "slow", Replicas: 5, StartAfter: 1 << 30})
+	c, h := newController(t, s, (&toy{managers: []string{"node1", "node2", "node3"}, drain: true}).plan,
+		controller.Options{DrainTimeout: 5e9})
+	drained := func() (out []string) {
+		_, avail, _ := world(s)
+		for _, host := range []string{"node1", "node2", "node3"} {
+			if avail[host] == swarm.NodeAvailabilityDrain {
+				out = append(out, host)
+			}
+		}
+		return out
+	}
+	for i := range 3 {
+		if _, err := c.Reconcile(context.Background()); err == nil || !strings.Contains(err.Error(), "drain did not finish") {
+			t.Fatalf("pass %d: %v; want the drain timeout", i+1, err)
+		}
+		if d := drained(); len(d) != 1 {
+			t.Fatalf("after pass %d, drained managers %v; want only the first while its tasks have not moved", i+1, d)
+		}
+	}
+	if len(h.logs.find("Next drain held: an earlier drain has not finished")) == 0 {
+		t.Errorf("no log says the next drain is held")
+	}
+	s.SetTaskStartAfter(id, 1)
+	if _, err := c.Once(context.Background()); err != nil {
+		t.Fatalf("Once once the tasks can move: %v", err)
+	}
+	if d := drained(); len(d) != 3 {
+		t.Errorf("drained managers %v; want all three", d)
+	}
+}

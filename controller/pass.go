@@ -86,6 +86,9 @@ func (c *Controller) pass(ctx context.Context, s reconcile.Snapshot, plan *recon
 	if done, err := c.preflight(ctx, s, plan, &res, rep); done {
 		return res, err
 	}
+	if len(c.mem.draining) > 0 && movesTasks(plan.Steps[0], plan.Steps[1:]) {
+		return c.awaitOpenDrains(ctx, s, res, rep)
+	}
 	if units := batchOf(plan.Steps, c.o.Parallelism, maxUnavailable); len(units) > 1 {
 		return c.applyBatch(ctx, s, res, units, rep)
 	}
@@ -180,6 +183,7 @@ func outcome(res Result, sr StepResult, riders []reconcile.Step, rep *passReport
 		res.Standby = sr.Err.Error()
 		return res, nil
 	}
+	noteOpenDrain(sr, rep)
 	if sr.unsettled && sr.Step.Action.IsRoleChange() {
 		// It may be stored: nothing else is changed until it is seen done or dropped.
 		pending := sr.Step

@@ -225,3 +225,21 @@ func (s *Swarm) placeLocked(m *taskModel, t *fakeTask, load map[string]int, now 
 		t.t.Status.State, t.moveAt = swarm.TaskStateRunning, 0
 	}
 }
+
+// SetTaskStartAfter changes how many TaskList calls the tasks of service id take to start or
+// stop from now on, including those already on their way.
+func (s *Swarm) SetTaskStartAfter(id string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.tasksLocked()
+	for _, svc := range m.services {
+		if svc.id == id {
+			svc.c.StartAfter = n
+		}
+	}
+	for _, t := range m.tasks {
+		if t.svc.id == id && t.moveAt > 0 {
+			t.moveAt = m.tick + startAfter(t.svc.c)
+		}
+	}
+}
