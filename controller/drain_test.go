@@ -2,7 +2,9 @@ package controller_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/docker/docker/api/types/swarm"
@@ -189,5 +191,55 @@ func TestTheNextDrainWaitsForOneThatTimedOut(t *testing.T) {
 	}
 	if d := drained(); len(d) != 3 {
 		t.Errorf("drained managers %v; want all three", d)
+	}
+}
+
+// touchOnce bumps a node's version right after the controller read it, once: its update then
+// carries a stale version.
+type touchOnce struct {
+	*fakeswarm.Swarm
+	node    string
+	touched bool
+	mu      sync.Mutex
+}
+
+func (d *touchOnce) NodeInspectWithRaw(ctx context.Context, id string) (swarm.Node, []byte, error) {
+	n, raw, err := d.Swarm.NodeInspectWithRaw(ctx, id)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if id == d.node && !d.touched {
+		d.touched = true
+		d.Touch(id)
+	}
+	return n, raw, err
+}
+
+// Parallel updates still send the version they read: the one node that changed meanwhile is
+// refused "update out of sequence" and planned again; the others are not held back.
+func TestAParallelUpdateWithAStaleVersionIsPlannedAgain(t *testing.T) {
+	s := cluster(8, 3)
+	labels := map[string]map[string]string{}
+	for _, n := range s.Nodes() {
+		labels[n.Description.Hostname] = map[string]string{"tier": "app"}
+	}
+	d := &touchOnce{Swarm: s, node: s.ID("node5")}
+	c, _ := newController(t, s, (&toy{managers: []string{"node1", "node2", "node3"}, labels: labels}).plan, controller.Options{Docker: d})
+	if _, err := c.Once(context.Background()); err != nil {
+		t.Fatalf("Once: %v", err)
+	}
+	_, _, got := world(s)
+	for host, l := range got {
+		if l["tier"] != "app" {
+			t.Errorf("%s labels %v, want tier=app", host, l)
+		}
+	}
+	var node5 []string
+	for _, call := range s.Calls() {
+		if call.Node == s.ID("node5") {
+			node5 = append(node5, fmt.Sprint(call.Err))
+		}
+	}
+	if len(node5) != 2 || !strings.Contains(node5[0], "update out of sequence") || node5[1] != "<nil>" {
+		t.Errorf("node5's updates: %v; want one refused out of sequence, then one that lands", node5)
 	}
 }
