@@ -28,6 +28,18 @@ func (c *Controller) apply(ctx context.Context, s reconcile.Snapshot, plan *reco
 	if !ok {
 		return a.sr
 	}
+	drains := movesTasks(st, riders)
+	var before map[string]bool
+	if drains {
+		// Read before the drain is sent: afterwards the node's tasks no longer show as meant
+		// to run there.
+		var err error
+		if before, err = TasksOn(a.ctx, bounded{r: a.c.r, timeout: a.c.o.CallTimeout}, st.Node); err != nil {
+			a.log.Error(err, "Could not read the node's tasks")
+			a.end(ResultError, fmt.Errorf("before %s: %w", a.what(), err))
+			return a.sr
+		}
+	}
 	if !changed {
 		// Sent by an earlier pass or process (a restart right after a promote): only wait.
 		a.log.Info("Step already stored; waiting for it to settle", "version", node.Version.Index)
@@ -35,7 +47,36 @@ func (c *Controller) apply(ctx context.Context, s reconcile.Snapshot, plan *reco
 		return a.sr
 	}
 	a.await(s.Self)
+	if drains && a.sr.Result == ResultOK {
+		a.awaitDrain(before)
+	}
 	return a.sr
+}
+
+// movesTasks reports whether st or its riders drain the node.
+func movesTasks(st reconcile.Step, riders []reconcile.Step) bool {
+	if st.MovesTasks() {
+		return true
+	}
+	for _, r := range riders {
+		if r.MovesTasks() {
+			return true
+		}
+	}
+	return false
+}
+
+// awaitDrain holds a drain that has read back until its tasks have moved (see waitDrain).
+func (a *stepRun) awaitDrain(before map[string]bool) {
+	out := a.c.waitDrain(a.ctx, a.log, a.sr.Step.Node, before)
+	a.sr.Settle += out.elapsed
+	if out.result != ResultOK {
+		a.sr.Result, a.sr.Err = out.result, fmt.Errorf("%s: %w", a.what(), out.err)
+		if before == nil {
+			before = map[string]bool{}
+		}
+		a.sr.openDrain = before
+	}
 }
 
 // stepRun is one step on its way; its methods are apply's phases, and each returns false when
@@ -139,8 +180,12 @@ func (a *stepRun) send(node swarm.Node, newSpec swarm.NodeSpec) bool {
 		a.log.Info("Step not sent: this instance stands by", "sent", false)
 		return a.end(ResultStandby, fmt.Errorf("not sending %s: %w", a.what(), err))
 	}
-	a.log.Info("Applying step", "faultToleranceBefore", a.sr.FaultToleranceBefore,
-		"plannedFaultToleranceAfter", st.FaultTolerance, "version", node.Version.Index)
+	kv := []any{"faultToleranceBefore", a.sr.FaultToleranceBefore,
+		"plannedFaultToleranceAfter", st.FaultTolerance, "version", node.Version.Index}
+	if st.Tasks != nil {
+		kv = append(kv, "tasks", *st.Tasks)
+	}
+	a.log.Info("Applying step", kv...)
 	if a.stopped() {
 		return false
 	}

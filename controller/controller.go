@@ -28,6 +28,12 @@ const (
 	DefaultStopGrace = 10 * time.Second
 	// DefaultMaxBackoff caps the wait between failed passes.
 	DefaultMaxBackoff = time.Minute
+	// DefaultDrainTimeout bounds how long a drain waits, once the availability reads back, for
+	// the node's tasks to stop and their replacements to run elsewhere.
+	DefaultDrainTimeout = 5 * time.Minute
+	// DefaultParallelism is how many steps that change no raft membership (labels,
+	// availability) are sent at once in one pass.
+	DefaultParallelism = 8
 )
 
 // minBackoff is the first wait after a failed pass or a broken event stream.
@@ -79,6 +85,11 @@ type Options struct {
 	SettlePoll time.Duration
 	// CallTimeout bounds every Docker call except the event stream; DefaultCallTimeout if zero.
 	CallTimeout time.Duration
+	// DrainTimeout bounds the wait for a drained node's tasks to move (ErrDrainTimeout).
+	DrainTimeout time.Duration
+	// Parallelism is how many label and availability steps go out at once in one pass; 1
+	// applies one step per pass.
+	Parallelism int
 	// StopGrace is how long a sent step may keep settling after the context is cancelled.
 	StopGrace time.Duration
 	// MaxBackoff caps the wait between failed passes and event re-subscriptions.
@@ -119,6 +130,8 @@ type StepResult struct {
 	// unsettled is set when the step may be stored and was not seen to settle (a call that
 	// timed out, a settle that timed out or was stopped).
 	unsettled bool
+	// openDrain, set when a drain's tasks were not seen to move, is what it still waits for.
+	openDrain map[string]bool
 }
 
 // Result is what one pass asks of its caller, read the way controller-runtime's reconcile.Result
@@ -161,6 +174,10 @@ func (o Options) Defaulted() Options {
 	def(&o.CallTimeout, DefaultCallTimeout)
 	def(&o.StopGrace, DefaultStopGrace)
 	def(&o.MaxBackoff, DefaultMaxBackoff)
+	def(&o.DrainTimeout, DefaultDrainTimeout)
+	if o.Parallelism <= 0 {
+		o.Parallelism = DefaultParallelism
+	}
 	if o.Clock == nil {
 		o.Clock = RealClock
 	}

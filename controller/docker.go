@@ -26,6 +26,10 @@ type Reader interface {
 	NodeInspectWithRaw(ctx context.Context, nodeID string) (swarm.Node, []byte, error)
 	Info(ctx context.Context) (system.Info, error)
 	Events(ctx context.Context, options events.ListOptions) (<-chan events.Message, <-chan error)
+	// TaskList is how a drain sees its node's tasks stop and their replacements start
+	// elsewhere. It is part of Reader, not an optional extra, so that a wrapper that forgets to
+	// forward it does not compile instead of silently losing the wait.
+	TaskList(ctx context.Context, options swarm.TaskListOptions) ([]swarm.Task, error)
 }
 
 // Writer holds the only Docker calls that change a swarm.
@@ -72,6 +76,10 @@ func (d readOnly) Events(ctx context.Context, o events.ListOptions) (<-chan even
 	return d.r.Events(ctx, o)
 }
 
+func (d readOnly) TaskList(ctx context.Context, o swarm.TaskListOptions) ([]swarm.Task, error) {
+	return d.r.TaskList(ctx, o)
+}
+
 // bounded puts a timeout on every call of a Reader except the event stream, which is meant to
 // stay open.
 type bounded struct {
@@ -102,6 +110,13 @@ func (b bounded) Info(ctx context.Context) (system.Info, error) {
 
 func (b bounded) Events(ctx context.Context, o events.ListOptions) (<-chan events.Message, <-chan error) {
 	return b.r.Events(ctx, o)
+}
+
+func (b bounded) TaskList(ctx context.Context, o swarm.TaskListOptions) ([]swarm.Task, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	ts, err := b.r.TaskList(ctx, o)
+	return ts, b.explain(ctx, err)
 }
 
 // explain turns "our own deadline passed" into ErrCallTimeout, so callers can tell a hanging

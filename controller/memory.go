@@ -23,6 +23,9 @@ type memory struct {
 	unproductive int
 	// unknownSince is when passes started to hold a role change because nodes show unknown.
 	unknownSince time.Time
+	// draining holds the drains whose tasks were not seen to move (timed out or stopped),
+	// each with the services it waits for: the next drain waits for them first.
+	draining map[string]map[string]bool
 }
 
 // passReport is what one pass did that the next ones must know.
@@ -39,6 +42,9 @@ type passReport struct {
 	stalled  error
 	// unknown says whether the pass held a role change because nodes show unknown.
 	unknown unknownHold
+	// drainOpen are drains left unfinished, drainDone those since seen done.
+	drainOpen map[string]map[string]bool
+	drainDone []string
 }
 
 type progress int
@@ -68,6 +74,15 @@ func (c *Controller) remember(r passReport, now time.Time) error {
 		m.pending = nil
 	}
 	m.lastOK = r.settled
+	for node, before := range r.drainOpen {
+		if m.draining == nil {
+			m.draining = map[string]map[string]bool{}
+		}
+		m.draining[node] = before
+	}
+	for _, node := range r.drainDone {
+		delete(m.draining, node)
+	}
 	switch r.unknown {
 	case unknownHolding:
 		if m.unknownSince.IsZero() {

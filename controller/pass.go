@@ -49,12 +49,12 @@ func (c *Controller) Reconcile(ctx context.Context) (res Result, err error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("observing swarm: %w", err)
 	}
-	plan, err := c.plan(t, s)
+	plan, err := c.plan(ctx, t, s)
 	if err != nil {
 		return Result{}, err
 	}
 	var rep passReport
-	res, err = c.pass(ctx, s, plan, &rep)
+	res, err = c.pass(ctx, s, plan, t.Spec.Policy.Unavailable(), &rep)
 	if stalled := c.remember(rep, c.o.Clock.Now()); stalled != nil && err == nil {
 		err = stalled
 	}
@@ -66,7 +66,7 @@ func (c *Controller) Reconcile(ctx context.Context) (res Result, err error) {
 
 // plan runs the planner on s, makes sure nothing is changed while the swarm has no leader, and
 // reports the plan.
-func (c *Controller) plan(t *spec.SwarmTopology, s reconcile.Snapshot) (*reconcile.Plan, error) {
+func (c *Controller) plan(ctx context.Context, t *spec.SwarmTopology, s reconcile.Snapshot) (*reconcile.Plan, error) {
 	plan, err := c.planner(t, s)
 	if err != nil {
 		return nil, fmt.Errorf("planning: %w", err)
@@ -75,15 +75,22 @@ func (c *Controller) plan(t *spec.SwarmTopology, s reconcile.Snapshot) (*reconci
 		return nil, fmt.Errorf("planning: planner returned no plan")
 	}
 	blockOnClusterError(s, plan)
+	c.countTasks(ctx, plan)
 	c.report(plan)
 	return plan, nil
 }
 
 // pass is everything after planning: preflight, apply the first step, outcome.
-func (c *Controller) pass(ctx context.Context, s reconcile.Snapshot, plan *reconcile.Plan, rep *passReport) (Result, error) {
+func (c *Controller) pass(ctx context.Context, s reconcile.Snapshot, plan *reconcile.Plan, maxUnavailable int, rep *passReport) (Result, error) {
 	res := Result{Plan: plan}
 	if done, err := c.preflight(ctx, s, plan, &res, rep); done {
 		return res, err
+	}
+	if len(c.mem.draining) > 0 && movesTasks(plan.Steps[0], plan.Steps[1:]) {
+		return c.awaitOpenDrains(ctx, s, res, rep)
+	}
+	if units := batchOf(plan.Steps, c.o.Parallelism, maxUnavailable); len(units) > 1 {
+		return c.applyBatch(ctx, s, res, units, rep)
 	}
 	st, riders := plan.Steps[0], ridersOf(plan.Steps)
 	sr := c.apply(ctx, s, plan, st, riders)
@@ -176,6 +183,7 @@ func outcome(res Result, sr StepResult, riders []reconcile.Step, rep *passReport
 		res.Standby = sr.Err.Error()
 		return res, nil
 	}
+	noteOpenDrain(sr, rep)
 	if sr.unsettled && sr.Step.Action.IsRoleChange() {
 		// It may be stored: nothing else is changed until it is seen done or dropped.
 		pending := sr.Step
@@ -264,8 +272,12 @@ func (c *Controller) report(p *reconcile.Plan) {
 		log.Info("Planned", kv...)
 		if c.o.DryRun {
 			for i, st := range p.Steps {
-				log.Info("Would apply step", "index", i+1, "action", st.Action, "node", st.Node,
-					"hostname", st.Hostname, "zone", st.Zone, "reason", st.Reason, "faultToleranceAfter", st.FaultTolerance)
+				kv := []any{"index", i + 1, "action", st.Action, "node", st.Node,
+					"hostname", st.Hostname, "zone", st.Zone, "reason", st.Reason, "faultToleranceAfter", st.FaultTolerance}
+				if st.Tasks != nil {
+					kv = append(kv, "tasks", *st.Tasks)
+				}
+				log.Info("Would apply step", kv...)
 			}
 		}
 	}

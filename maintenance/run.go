@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/swarm"
 	"github.com/go-logr/logr"
 
 	"github.com/swarmtopo/swarmtopo/controller"
@@ -25,8 +22,9 @@ var ErrCommand = errors.New("maintenance: the command failed")
 // ErrNotBack means the node did not come back in time; the lock is kept.
 var ErrNotBack = errors.New("maintenance: node not back")
 
-// ErrDrainTimeout means the node's tasks did not move in time; the lock is kept.
-var ErrDrainTimeout = errors.New("maintenance: drain did not finish")
+// ErrDrainTimeout means the node's tasks did not move in time; the lock is kept. It is the
+// controller's, since both wait for a drain the same way.
+var ErrDrainTimeout = controller.ErrDrainTimeout
 
 // Defaults of RunOptions.
 const (
@@ -162,7 +160,7 @@ func drain(ctx context.Context, d Docker, l *Lock, o RunOptions, log logr.Logger
 	if err := markDrained(ctx, d, l); err != nil {
 		return err
 	}
-	before, err := tasksOn(ctx, d, l.Node)
+	before, err := controller.TasksOn(ctx, d, l.Node)
 	if err != nil {
 		return err
 	}
@@ -172,13 +170,13 @@ func drain(ctx context.Context, d Docker, l *Lock, o RunOptions, log logr.Logger
 	log.Info("Node drained; waiting for its tasks to move", "tasks", len(before))
 	deadline := o.Now().Add(o.DrainTimeout)
 	for {
-		left, err := drainLeft(ctx, d, l.Node, before)
+		left, err := controller.DrainLeft(ctx, d, l.Node, before)
 		if err != nil {
 			return err
 		}
-		if left.done() {
-			if len(left.unplaceable) > 0 {
-				log.Info("Drain done, but some tasks cannot be placed anywhere", "services", left.unplaceable)
+		if left.Done() {
+			if len(left.Unplaceable) > 0 {
+				log.Info("Drain done, but some tasks cannot be placed anywhere", "services", left.Unplaceable)
 			} else {
 				log.Info("Drain done: the node's tasks run elsewhere")
 			}
@@ -187,88 +185,11 @@ func drain(ctx context.Context, d Docker, l *Lock, o RunOptions, log logr.Logger
 		if !o.Now().Before(deadline) {
 			return fmt.Errorf("%w after %s: %s", ErrDrainTimeout, o.DrainTimeout, left)
 		}
-		log.Info("Waiting for the drain", "stillRunning", left.running, "notYetRunning", left.pending)
+		log.Info("Waiting for the drain", "stillRunning", left.Running, "notYetRunning", left.Pending)
 		if err := o.Sleep(ctx, o.Poll); err != nil {
 			return err
 		}
 	}
-}
-
-// tasksOn returns the services with a task meant to run on node.
-func tasksOn(ctx context.Context, d Docker, node string) (map[string]bool, error) {
-	ts, err := d.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(
-		filters.Arg("node", node), filters.Arg("desired-state", "running"))})
-	if err != nil {
-		return nil, fmt.Errorf("listing the tasks on %s: %w", node, err)
-	}
-	out := map[string]bool{}
-	for _, t := range ts {
-		out[t.ServiceID] = true
-	}
-	return out, nil
-}
-
-// drainState is what a drain still waits for.
-type drainState struct {
-	running     int      // tasks still running on the node
-	pending     []string // services whose replacements are not running yet
-	unplaceable []string // services whose replacements the scheduler cannot place, and why
-}
-
-// done: nothing runs on the node, and every replacement runs or cannot be placed at all.
-func (s drainState) done() bool { return s.running == 0 && len(s.pending) == 0 }
-
-func (s drainState) String() string {
-	parts := []string{fmt.Sprintf("%d task(s) still running on the node", s.running)}
-	if len(s.pending) > 0 {
-		parts = append(parts, "not yet running elsewhere: "+strings.Join(s.pending, ", "))
-	}
-	if len(s.unplaceable) > 0 {
-		parts = append(parts, "cannot be placed: "+strings.Join(s.unplaceable, "; "))
-	}
-	return strings.Join(parts, "; ")
-}
-
-func drainLeft(ctx context.Context, d Docker, node string, services map[string]bool) (drainState, error) {
-	var st drainState
-	onNode, err := d.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("node", node))})
-	if err != nil {
-		return st, fmt.Errorf("listing the tasks on %s: %w", node, err)
-	}
-	for _, t := range onNode {
-		if t.Status.State == swarm.TaskStateRunning || t.Status.State == swarm.TaskStateStarting {
-			st.running++
-		}
-	}
-	ids := make([]string, 0, len(services))
-	for id := range services {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		ts, err := d.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(
-			filters.Arg("service", id), filters.Arg("desired-state", "running"))})
-		if err != nil {
-			return st, fmt.Errorf("listing the tasks of service %s: %w", id, err)
-		}
-		name := id
-		for _, t := range ts {
-			if t.NodeID == node {
-				continue // a global service's task: it stops with the drain, nothing replaces it
-			}
-			if t.Status.State == swarm.TaskStateRunning {
-				continue
-			}
-			if t.Status.State == swarm.TaskStatePending && t.Status.Err != "" {
-				// The scheduler said why it cannot place it ("no suitable node (…)").
-				st.unplaceable = append(st.unplaceable, fmt.Sprintf("%s (%s)", name, t.Status.Err))
-			} else {
-				st.pending = append(st.pending, name)
-			}
-			break
-		}
-	}
-	return st, nil
 }
 
 // waitBack waits until the node is ready again and, if it was a manager, a reachable raft

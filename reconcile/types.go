@@ -129,7 +129,13 @@ type Step struct {
 	Reason string       `json:"reason"`
 	// FaultTolerance is the model's fault tolerance once this step has settled.
 	FaultTolerance int `json:"faultTolerance"`
+	// Tasks is how many tasks a drain moves off the node: filled in by the controller when it
+	// has read the tasks (nil when not read, as when planning from a snapshot file).
+	Tasks *int `json:"tasks,omitempty"`
 }
+
+// MovesTasks reports whether the step stops the tasks on its node: a drain.
+func (st Step) MovesTasks() bool { return st.Action.Availability() == spec.AvailabilityDrain }
 
 // Summary is the control plane's shape at one point of a plan.
 type Summary struct {

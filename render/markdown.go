@@ -51,6 +51,9 @@ func writeMarkdown(b *bytes.Buffer, p *reconcile.Plan) {
 			if s.Action.IsRoleChange() {
 				line += fmt.Sprintf(" _(fault tolerance afterwards: %s)_", faultTolerance(s.FaultTolerance))
 			}
+			if s.Tasks != nil {
+				line += fmt.Sprintf(" _(moves %d task(s))_", *s.Tasks)
+			}
 			b.WriteString(line + "\n")
 		}
 	}

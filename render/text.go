@@ -108,6 +108,9 @@ func textSteps(b *bytes.Buffer, steps []reconcile.Step) {
 		if s.Action.IsRoleChange() {
 			fmt.Fprintf(b, "  %*s  fault tolerance afterwards: %s\n", numWidth, "", faultTolerance(s.FaultTolerance))
 		}
+		if s.Tasks != nil {
+			fmt.Fprintf(b, "  %*s  moves %d task(s)\n", numWidth, "", *s.Tasks)
+		}
 	}
 }
 

@@ -34,3 +34,16 @@ func TestTheServiceWrapperForwardsTheSwarmObject(t *testing.T) {
 		t.Errorf("SwarmInspect of a Docker without it = %v; want ErrNoSwarmObject", err)
 	}
 }
+
+// The drain's wait reads the tasks through the same wrapper: a wrapper that dropped TaskList
+// would let drains follow each other at once. Reader requires it, and it must reach the swarm.
+func TestTheServiceWrapperForwardsTheTasks(t *testing.T) {
+	fs := fakeswarm.New(fakeswarm.NodeConfig{Hostname: "n1", Manager: true}, fakeswarm.NodeConfig{Hostname: "w1"})
+	fs.AddService(fakeswarm.ServiceConfig{Name: "web", Replicas: 3})
+	beats := 0
+	var d controller.Docker = beating{Docker: fs, beat: func() { beats++ }}
+	counts, err := controller.CountTasks(context.Background(), d)
+	if err != nil || counts[fs.ID("n1")]+counts[fs.ID("w1")] != 3 || beats != 1 {
+		t.Errorf("tasks through the wrapper = %v, %v (beats %d); want 3 tasks and a beat", counts, err, beats)
+	}
+}

@@ -244,6 +244,12 @@ func (b beating) SwarmInspect(ctx context.Context) (swarm.Swarm, error) {
 	return controller.ForwardSwarmInspect(ctx, b.Docker)
 }
 
+// TaskList forwards the reads a drain waits with.
+func (b beating) TaskList(ctx context.Context, o swarm.TaskListOptions) ([]swarm.Task, error) {
+	b.beat()
+	return b.Docker.TaskList(ctx, o)
+}
+
 func (b beating) Info(ctx context.Context) (system.Info, error) {
 	b.beat()
 	return b.Docker.Info(ctx)

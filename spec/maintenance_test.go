@@ -22,3 +22,10 @@ func TestMaintenanceMinFaultTolerance(t *testing.T) {
 		t.Errorf("Parse(-1) = %v; want the field, its line and the range", err)
 	}
 }
+
+func TestANegativeMaxUnavailableIsRefusedByName(t *testing.T) {
+	_, err := Parse("t.yaml", []byte("apiVersion: swarmtopo.dev/v1alpha1\nkind: SwarmTopology\nmetadata: {name: x}\nspec:\n  managers: {count: 3}\n  policy:\n    maxUnavailable: -2\n"))
+	if err == nil || !strings.Contains(err.Error(), "spec.policy.maxUnavailable: -2 is negative") {
+		t.Errorf("err = %v; want it to name spec.policy.maxUnavailable", err)
+	}
+}

@@ -74,6 +74,21 @@ type Policy struct {
 	RemoveDownNodes         bool     `json:"removeDownNodes,omitempty"`
 	// Maintenance rules `swarmtopo maintenance` applies before taking a node down.
 	Maintenance MaintenancePolicy `json:"maintenance,omitzero"`
+	// MaxUnavailable is how many nodes may be draining at a time (their tasks moving),
+	// managers and workers alike; DefaultMaxUnavailable when not set.
+	MaxUnavailable int `json:"maxUnavailable,omitempty" jsonschema:"minimum=1"`
+}
+
+// DefaultMaxUnavailable is spec.policy.maxUnavailable when not set: one drain at a time, as
+// `kubectl drain` run node after node.
+const DefaultMaxUnavailable = 1
+
+// Unavailable is spec.policy.maxUnavailable, DefaultMaxUnavailable when not set.
+func (p Policy) Unavailable() int {
+	if p.MaxUnavailable <= 0 {
+		return DefaultMaxUnavailable
+	}
+	return p.MaxUnavailable
 }
 
 // MinMaintenanceFaultTolerance is spec.policy.maintenance.minFaultTolerance, 0 when not set.

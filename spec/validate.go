@@ -87,6 +87,9 @@ func (v *validator) spec(s *Spec) {
 	if m := s.Policy.MinMaintenanceFaultTolerance(); m < 0 || m > 4 {
 		v.add("spec.policy.maintenance.minFaultTolerance", "%d is out of range; give 0 (keep quorum) to 4 (what nine managers tolerate)", m)
 	}
+	if m := s.Policy.MaxUnavailable; m < 0 {
+		v.add("spec.policy.maxUnavailable", "%d is negative; give how many nodes may drain at a time, 1 or more (default 1)", m)
+	}
 	if d := s.Policy.ReplaceUnreachableAfter.Duration; d < 0 {
 		v.add("spec.policy.replaceUnreachableAfter", "%s is negative; give how long a manager may stay unreachable, such as 5m", d)
 	}

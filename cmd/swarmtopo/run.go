@@ -28,14 +28,15 @@ type runOptions struct {
 	reloadPoll     time.Duration
 	webConfigFile  string
 	// progress is --progress; logLevelSet tells whether --log-level was given.
-	progress    enumValue
-	logLevelSet bool
+	progress     enumValue
+	logLevelSet  bool
+	drainTimeout time.Duration
 }
 
 func (a *app) runCmd() *cobra.Command {
 	o := runOptions{resync: controller.DefaultResync, stepTimeout: controller.DefaultStepTimeout, out: formatValue{name: "text"},
 		metricsAddr: service.DefaultAddr, reloadPoll: service.DefaultReloadPoll,
-		progress: enumValue{value: "auto", allowed: progressModes}}
+		progress: enumValue{value: "auto", allowed: progressModes}, drainTimeout: controller.DefaultDrainTimeout}
 	cmd := &cobra.Command{
 		Use:   "run -f FILE [--once] [--dry-run] [--resync 30s] [--step-timeout 90s] [-o text|json|markdown]",
 		Short: "Reconcile the live swarm with the topology, one quorum-safe step at a time",
@@ -62,6 +63,9 @@ single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 4 cann
 			if o.stepTimeout <= 0 {
 				return fmt.Errorf("--step-timeout must be positive, got %s", o.stepTimeout)
 			}
+			if o.drainTimeout <= 0 {
+				return fmt.Errorf("--drain-timeout must be positive, got %s", o.drainTimeout)
+			}
 			return nil
 		},
 		RunE: guard(func(cmd *cobra.Command, _ []string) error {
@@ -75,6 +79,8 @@ single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 4 cann
 	f.BoolVar(&o.dryRun, "dry-run", false, "never change the swarm: print the plan of each pass")
 	f.DurationVar(&o.resync, "resync", o.resync, "re-list the swarm this often even without node events")
 	f.DurationVar(&o.stepTimeout, "step-timeout", o.stepTimeout, "how long one step may take to settle before it is reported")
+	f.DurationVar(&o.drainTimeout, "drain-timeout", o.drainTimeout,
+		"how long a drain may wait, once it reads back, for the node's tasks to stop and run elsewhere")
 	f.StringVar(&o.metricsAddr, "metrics-addr", o.metricsAddr, "serve /metrics, /healthz, /readyz and /status on this host:port (not with --once)")
 	f.BoolVar(&o.singleInstance, "single-instance", false,
 		"act through whatever manager DOCKER_HOST names, without checking that its node is the raft leader; only when exactly one swarmtopo runs")
@@ -110,12 +116,13 @@ func (a *app) run(ctx context.Context, o *runOptions) error {
 	defer d.Close()
 
 	opts := controller.Options{
-		Topology:    func() *spec.SwarmTopology { return t },
-		Docker:      d,
-		Log:         a.log,
-		DryRun:      o.dryRun,
-		Resync:      o.resync,
-		StepTimeout: o.stepTimeout,
+		Topology:     func() *spec.SwarmTopology { return t },
+		Docker:       d,
+		Log:          a.log,
+		DryRun:       o.dryRun,
+		Resync:       o.resync,
+		StepTimeout:  o.stepTimeout,
+		DrainTimeout: o.drainTimeout,
 	}
 	if o.dryRun && !o.once {
 		opts.OnPlan = func(p *reconcile.Plan) {

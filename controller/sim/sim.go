@@ -890,6 +890,10 @@ func (w *world) startInstance(node string) {
 		Log:      logr.Discard(),
 		Clock:    simClock{w},
 		Wake:     in.wake,
+		// Steps that change no membership go out in parallel in `run`; their goroutines finish
+		// in an order no seed decides, so the simulation sends them one at a time to stay a
+		// pure function of its seed. The batch has its own tests (controller/batch*_test.go).
+		Parallelism: 1,
 	}
 	if w.s.Service {
 		o.Gate = controller.LeaderGate(in, o.Defaulted().CallTimeout)
@@ -1046,6 +1050,12 @@ func (in *instance) NodeInspectWithRaw(ctx context.Context, id string) (swarm.No
 	)
 	err := in.read(ctx, false, id, func() (err error) { out, raw, err = in.view.NodeInspectWithRaw(ctx, id); return err })
 	return out, raw, err
+}
+
+func (in *instance) TaskList(ctx context.Context, o swarm.TaskListOptions) ([]swarm.Task, error) {
+	var out []swarm.Task
+	err := in.read(ctx, false, "", func() (err error) { out, err = in.view.TaskList(ctx, o); return err })
+	return out, err
 }
 
 func (in *instance) Info(ctx context.Context) (system.Info, error) {

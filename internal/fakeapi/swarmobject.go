@@ -6,12 +6,13 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 )
 
-// The swarm object (where the maintenance lock lives) and the task list are served by the fake
-// itself: a swarm object with a version that an update must match, as raft's compare-and-swap
-// does, and an empty task list.
+// The swarm object (where the maintenance lock lives) is served by the fake itself, with a
+// version that an update must match, as raft's compare-and-swap does. The task list is the
+// wrapped Docker's (a fakeswarm.Swarm's tasks move when a node is drained).
 
 // SetSwarmLabel sets (or with "" removes) a label of the swarm object, as an admin would.
 func (s *Server) SetSwarmLabel(key, value string) {
@@ -65,6 +66,16 @@ func (s *Server) swarmUpdate(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (s *Server) taskList(w http.ResponseWriter, _ *http.Request) {
-	reply(w, []swarm.Task{}, nil)
+// taskList serves the tasks of the fake swarm, with the filters the client sent.
+func (s *Server) taskList(w http.ResponseWriter, r *http.Request) {
+	f, err := filters.FromJSON(r.URL.Query().Get("filters"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid filters: "+err.Error())
+		return
+	}
+	ts, err := s.d.TaskList(r.Context(), swarm.TaskListOptions{Filters: f})
+	if ts == nil {
+		ts = []swarm.Task{}
+	}
+	reply(w, ts, err)
 }
