@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -81,8 +82,35 @@ type Config struct {
 	ReadyTimeout time.Duration `json:"readyTimeout,omitempty"`
 	// StopTimeout is how long Down waits after SIGTERM before SIGKILL; 0 means 10 s.
 	StopTimeout time.Duration `json:"stopTimeout,omitempty"`
+	// Engines picks another engine for some nodes: node N runs Engines[N]/usr/sbin/dockerd with
+	// Engines[N]/usr/bin first on PATH (its containerd and shims) and the host's runc. Nodes not
+	// listed run the host's dockerd (/usr/bin, Engine 20.10). Engine26Root is what
+	// hack/engine-26.1.sh provisions.
+	Engines map[int]string `json:"engines,omitempty"`
 	// Log receives progress; the zero Logger discards.
 	Log logr.Logger `json:"-"`
+}
+
+// Engine26Root is where hack/engine-26.1.sh unpacks Debian trixie's Engine 26.1.
+const Engine26Root = "/opt/swarmtopo-engine-26.1"
+
+// AllOn returns an Engines map that puts nodes 1..n on the engine unpacked at root.
+func AllOn(n int, root string) map[int]string {
+	m := make(map[int]string, n)
+	for i := 1; i <= n; i++ {
+		m[i] = root
+	}
+	return m
+}
+
+// engineDockerd is the dockerd node i runs, and the directory to put first on its PATH ("" for
+// the host's engine).
+func (c Config) engineDockerd(i int) (dockerd, binDir string) {
+	root := c.Engines[i]
+	if root == "" {
+		return "dockerd", ""
+	}
+	return filepath.Join(root, "usr", "sbin", "dockerd"), filepath.Join(root, "usr", "bin")
 }
 
 // safePath matches directories that are safe to put in a shell script unquoted.
@@ -122,6 +150,21 @@ func (c Config) withDefaults() (Config, error) {
 	for _, z := range c.Zones {
 		if z == "" {
 			return c, fmt.Errorf("%w: empty zone name", ErrConfig)
+		}
+	}
+	for i, root := range c.Engines {
+		if i < 1 || i > c.Nodes {
+			return c, fmt.Errorf("%w: engines: no node %d (the lab has %d)", ErrConfig, i, c.Nodes)
+		}
+		if root == "" {
+			continue
+		}
+		if !safePath.MatchString(root) {
+			return c, fmt.Errorf("%w: engines: node%d: root %q must be an absolute path of letters, digits and ./_-", ErrConfig, i, root)
+		}
+		dockerd, _ := c.engineDockerd(i)
+		if _, err := os.Stat(dockerd); err != nil {
+			return c, fmt.Errorf("%w: engines: node%d: %s missing (run hack/engine-26.1.sh): %w", ErrConfig, i, dockerd, err)
 		}
 	}
 	return c, nil
