@@ -98,6 +98,9 @@ func pollManagers(l *lab.Lab, pollers []int) sample {
 		})
 	}
 	wg.Wait()
+	// The view kept is the one with the most reachable managers (the majority's, not a
+	// partitioned node's stale one); pending is the most any answer showed.
+	best := -1
 	for i, a := range answers {
 		if a.err != nil {
 			s.errs = append(s.errs, fmt.Sprintf("node%d: %v", pollers[i], a.err))
@@ -106,11 +109,21 @@ func pollManagers(l *lab.Lab, pollers []int) sample {
 			}
 			continue
 		}
-		if s.ok {
+		s.ok = true
+		if p := pendingChanges(a.nodes); len(p) > len(s.pending) {
+			s.pending = p
+		}
+		reachable := 0
+		for _, n := range a.nodes {
+			if ms := n.ManagerStatus; ms != nil && ms.Reachability == swarm.ReachabilityReachable {
+				reachable++
+			}
+		}
+		if reachable <= best {
 			continue
 		}
-		s.ok = true
-		s.members, s.zones, s.reach = map[string]bool{}, map[string]string{}, map[string]bool{}
+		best = reachable
+		s.members, s.zones, s.reach, s.leader = map[string]bool{}, map[string]string{}, map[string]bool{}, ""
 		for _, n := range a.nodes {
 			h := n.Description.Hostname
 			s.zones[h] = n.Spec.Labels["az"]
@@ -122,7 +135,6 @@ func pollManagers(l *lab.Lab, pollers []int) sample {
 				}
 			}
 		}
-		s.pending = pendingChanges(a.nodes)
 	}
 	return s
 }
@@ -189,13 +201,15 @@ type partitionFigures struct {
 	leaderless     time.Duration
 	healChanges    []string
 	converge       time.Duration // from the heal to the first converged sample; -1 when never
+	electionOver   time.Duration // from the heal to the first answer after the last unanswered sample
+	afterHeal      []string      // every membership change after the heal, with its time
 	convergedState string
 }
 
 // measure reads the samples of a run healed at heal. Leaderless time after the heal is the
 // time covered by samples no polled manager answered. The membership changes of the heal are
 // those between the last answered sample before the heal and the first answered sample after
-// it that is followed by 5 s of answers (the heal's election over).
+// it once the heal's election is over (no unanswered sample after it).
 func measure(all []sample, heal time.Time, count int) partitionFigures {
 	f := partitionFigures{converge: -1}
 	for _, s := range all {
@@ -223,19 +237,40 @@ func measure(all []sample, heal time.Time, count int) partitionFigures {
 			f.convergedState = s.managerList()
 		}
 	}
+	// The heal's election is over at the first answer after the last sample no manager
+	// answered (or at the first answer after the heal when every sample was answered).
+	lastNone := -1
+	for i := range all {
+		if !all[i].at.Before(heal) && !all[i].ok {
+			lastNone = i
+		}
+	}
 	var stable *sample
 	for i := range all {
-		if all[i].at.Before(heal) || !all[i].ok {
-			continue
-		}
-		good := true
-		for j := i + 1; j < len(all) && all[j].at.Sub(all[i].at) < 5*time.Second; j++ {
-			good = good && all[j].ok
-		}
-		if good {
+		if !all[i].at.Before(heal) && i > lastNone && all[i].ok {
 			stable = &all[i]
+			f.electionOver = all[i].at.Sub(heal)
 			break
 		}
+	}
+	// Every membership change seen after the heal, with its time.
+	prev := before
+	for i := range all {
+		s := &all[i]
+		if s.at.Before(heal) || !s.ok || prev == nil {
+			continue
+		}
+		for h := range s.members {
+			if !prev.members[h] {
+				f.afterHeal = append(f.afterHeal, fmt.Sprintf("+%.1fs %s joined", s.at.Sub(heal).Seconds(), h))
+			}
+		}
+		for h := range prev.members {
+			if !s.members[h] {
+				f.afterHeal = append(f.afterHeal, fmt.Sprintf("+%.1fs %s left", s.at.Sub(heal).Seconds(), h))
+			}
+		}
+		prev = s
 	}
 	if before != nil && stable != nil {
 		for h := range stable.members {

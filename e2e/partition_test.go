@@ -103,8 +103,8 @@ func partitionRun(t *testing.T, engineRoot string, withOperator bool) string {
 			steps = append(steps, fmt.Sprintf("node%d: %s", i+1, s))
 		}
 	}
-	t.Logf("max pending at once %d (%s); leaderless %.1fs after the heal; membership changes in the heal %v; converged %.1fs after the heal (%s); steps sent %v",
-		f.maxPending, f.maxPendingAt, f.leaderless.Seconds(), f.healChanges, f.converge.Seconds(), f.convergedState, steps)
+	t.Logf("max pending at once %d (%s); leaderless %.1fs after the heal (election over at +%.1fs); membership changes in the heal %v; all after the heal %v; converged %.1fs after the heal (%s); steps sent %v",
+		f.maxPending, f.maxPendingAt, f.leaderless.Seconds(), f.electionOver.Seconds(), f.healChanges, f.afterHeal, f.converge.Seconds(), f.convergedState, steps)
 
 	if withOperator && f.maxPending > 1 {
 		t.Errorf("%d membership changes pending at once (%s): at most one may be", f.maxPending, f.maxPendingAt)
@@ -114,5 +114,5 @@ func partitionRun(t *testing.T, engineRoot string, withOperator bool) string {
 		t.Errorf("not the file's end state (5 reachable managers over a,b,c, nothing pending) within %s of the heal, or not staying there: last %s pending %v",
 			convergeBound, last.managerList(), last.pending)
 	}
-	return fmt.Sprintf("%d  %5.1f  %-32v %6.1f  %v", f.maxPending, f.leaderless.Seconds(), f.healChanges, f.converge.Seconds(), steps)
+	return fmt.Sprintf("%d  %5.1f  %-24v %6.1f  %v  (after the heal: %v)", f.maxPending, f.leaderless.Seconds(), f.healChanges, f.converge.Seconds(), steps, f.afterHeal)
 }
