@@ -232,7 +232,11 @@ func measure(all []sample, heal time.Time, count int) partitionFigures {
 		if !s.ok && i+1 < len(all) {
 			f.leaderless += all[i+1].at.Sub(s.at)
 		}
-		if f.converge < 0 && s.converged(count) {
+		// Convergence is the start of the last converged stretch, which lasts to the end.
+		switch {
+		case !s.converged(count):
+			f.converge = -1
+		case f.converge < 0:
 			f.converge = s.at.Sub(heal)
 			f.convergedState = s.managerList()
 		}
