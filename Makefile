@@ -29,7 +29,7 @@ ACTIONLINT  := $(GOBIN_DIR)/actionlint
 # Go files gofmt checks: everything but hidden directories (.git, .lab), testdata and bin.
 GOFILES = $(shell find . -type f -name '*.go' -not -path './.*' -not -path '*/testdata/*' -not -path './bin/*')
 
-.PHONY: help build install-plugin image test lint fuzz bench sim e2e lab-up lab-down demo check tidy-check clean need-root monitoring-check tools
+.PHONY: help build install-plugin image test lint fuzz bench sim e2e lab-up lab-down demo chaos check tidy-check clean need-root monitoring-check tools
 
 help: ## Show this help
 	@awk 'BEGIN { FS = ":.*## "; print "Usage: make TARGET [VAR=value]\n\nTargets:" } \
@@ -93,6 +93,11 @@ sim: ## Simulate the loop: N seeded fault schedules (default 10000) without -rac
 
 e2e: need-root ## End-to-end tests on a real multi-node swarm lab (root, Linux; up to 60 min)
 	$(GO) test -tags e2e -count=1 -timeout 60m -v ./e2e/ ./lab/
+
+ENGINE ?=
+chaos: need-root ## The partition scenario of issue 9 with its control runs (ENGINE=20.10|26.1, default both; ~4.5 min a run)
+	./hack/engine-26.1.sh
+	$(GO) test -tags e2e -count=1 -timeout 40m -v -run 'TestPartitionedLeaderHeals$(if $(ENGINE),/$(subst .,\.,$(ENGINE))/)' ./e2e/
 
 lab-up: need-root ## Start a swarm lab (LABFLAGS are passed to swarmlab up)
 	$(GO) run ./cmd/swarmlab up $(LABFLAGS)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -85,12 +86,38 @@ type Config struct {
 	// listener). Each argument may hold only letters, digits and /._=:,@+- because it goes
 	// into the node's shell script.
 	DaemonArgs map[string][]string `json:"daemonArgs,omitempty"`
+	// Engines picks another engine for some nodes: node N runs Engines[N]/usr/sbin/dockerd with
+	// Engines[N]/usr/bin first on PATH (its containerd and shims) and the host's runc. Nodes not
+	// listed run the host's dockerd (/usr/bin, Engine 20.10). Engine26Root is what
+	// hack/engine-26.1.sh provisions.
+	Engines map[int]string `json:"engines,omitempty"`
 	// Log receives progress; the zero Logger discards.
 	Log logr.Logger `json:"-"`
 }
 
 // safeArg matches a dockerd argument that is safe in a shell script unquoted.
 var safeArg = regexp.MustCompile(`^[A-Za-z0-9/._=:,@+-]+$`)
+// Engine26Root is where hack/engine-26.1.sh unpacks Debian trixie's Engine 26.1.
+const Engine26Root = "/opt/swarmtopo-engine-26.1"
+
+// AllOn returns an Engines map that puts nodes 1..n on the engine unpacked at root.
+func AllOn(n int, root string) map[int]string {
+	m := make(map[int]string, n)
+	for i := 1; i <= n; i++ {
+		m[i] = root
+	}
+	return m
+}
+
+// engineDockerd is the dockerd node i runs, and the directory to put first on its PATH ("" for
+// the host's engine).
+func (c Config) engineDockerd(i int) (dockerd, binDir string) {
+	root := c.Engines[i]
+	if root == "" {
+		return "dockerd", ""
+	}
+	return filepath.Join(root, "usr", "sbin", "dockerd"), filepath.Join(root, "usr", "bin")
+}
 
 // safePath matches directories that are safe to put in a shell script unquoted.
 var safePath = regexp.MustCompile(`^/[A-Za-z0-9/._-]+$`)
@@ -139,6 +166,21 @@ func (c Config) withDefaults() (Config, error) {
 			if !safeArg.MatchString(a) {
 				return c, fmt.Errorf("%w: daemonArgs of %s: argument %q may hold only letters, digits and /._=:,@+-", ErrConfig, host, a)
 			}
+		}
+	}
+	for i, root := range c.Engines {
+		if i < 1 || i > c.Nodes {
+			return c, fmt.Errorf("%w: engines: no node %d (the lab has %d)", ErrConfig, i, c.Nodes)
+		}
+		if root == "" {
+			continue
+		}
+		if !safePath.MatchString(root) {
+			return c, fmt.Errorf("%w: engines: node%d: root %q must be an absolute path of letters, digits and ./_-", ErrConfig, i, root)
+		}
+		dockerd, _ := c.engineDockerd(i)
+		if _, err := os.Stat(dockerd); err != nil {
+			return c, fmt.Errorf("%w: engines: node%d: %s missing (run hack/engine-26.1.sh): %w", ErrConfig, i, dockerd, err)
 		}
 	}
 	return c, nil

@@ -2,6 +2,8 @@ package lab
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -33,6 +35,9 @@ func TestConfigRejects(t *testing.T) {
 		{"a dir under /var/run", Config{Nodes: 1, Dir: "/var/run/lab"}},
 		{"a dir too long for socket paths", Config{Nodes: 1, Dir: long}},
 		{"an empty zone name", Config{Nodes: 1, Zones: []string{"a", ""}}},
+		{"an engine for a node the lab lacks", Config{Nodes: 2, Engines: map[int]string{3: "/tmp"}}},
+		{"an engine root with a space", Config{Nodes: 1, Engines: map[int]string{1: "/tmp/my engine"}}},
+		{"an engine root without a dockerd", Config{Nodes: 1, Engines: map[int]string{1: "/nonexistent-engine"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,7 +106,8 @@ func TestNodeOutOfRangePanics(t *testing.T) {
 
 func TestScriptRunsDockerdUnderTini(t *testing.T) {
 	l := newLab(Config{Nodes: 1, Dir: "/tmp/l"})
-	s := script(l.Node(1), "/usr/bin/tini")
+	dockerd, binDir := l.cfg.engineDockerd(1)
+	s := script(l.Node(1), "/usr/bin/tini", dockerd, binDir)
 	for _, want := range []string{
 		"hostname node1",
 		"mount -t tmpfs -o mode=0755 tmpfs /run",
@@ -117,5 +123,35 @@ func TestScriptRunsDockerdUnderTini(t *testing.T) {
 	}
 	if strings.Contains(s, "--exec-root") {
 		t.Errorf("script sets an exec-root; it must stay in the node's private /run:\n%s", s)
+	}
+}
+
+func TestScriptRunsAnotherEngine(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "usr", "sbin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr", "sbin", "dockerd"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Config{Nodes: 2, Dir: "/tmp/l", Engines: map[int]string{2: root}}.withDefaults()
+	if err != nil {
+		t.Fatalf("withDefaults: %v", err)
+	}
+	l := newLab(cfg)
+	d1, b1 := cfg.engineDockerd(1)
+	if s := script(l.Node(1), "/usr/bin/tini", d1, b1); !strings.Contains(s, "exec /usr/bin/tini -- dockerd ") || strings.Contains(s, "PATH=") {
+		t.Errorf("node1 must run the host's dockerd with the host's PATH:\n%s", s)
+	}
+	d2, b2 := cfg.engineDockerd(2)
+	s := script(l.Node(2), "/usr/bin/tini", d2, b2)
+	for _, want := range []string{
+		"export PATH=" + root + "/usr/bin:",
+		":/usr/sbin:", // the host's runc
+		"exec /usr/bin/tini -- " + root + "/usr/sbin/dockerd --config-file /tmp/l/node2/daemon.json",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("node2 script lacks %q:\n%s", want, s)
+		}
 	}
 }

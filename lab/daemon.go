@@ -19,10 +19,11 @@ import (
 // tini. The fresh tmpfs on /run gives the node its own /var/run/docker.sock for its containers
 // and its own exec-root (/var/run/docker), so nothing of it shows on the host and a restart
 // starts clean, as after a reboot. /etc/docker gets the node's own directory so each engine
-// makes its own key.json instead of sharing the host's. extra are Config.DaemonArgs of the node.
-func script(n *Node, initBin string, extra ...string) string {
+// makes its own key.json instead of sharing the host's. dockerd and binDir pick the node's
+// engine (Config.Engines); extra are Config.DaemonArgs of the node.
+func script(n *Node, initBin, dockerd, binDir string, extra ...string) string {
 	args := []string{
-		"dockerd",
+		dockerd,
 		"--config-file", filepath.Join(n.Dir, "daemon.json"),
 		"--data-root", filepath.Join(n.Dir, "data"),
 		"-H", "unix:///var/run/docker.sock",
@@ -36,8 +37,18 @@ func script(n *Node, initBin string, extra ...string) string {
 		"mount -t tmpfs -o mode=0755 tmpfs /run",
 		"mkdir -p /etc/docker",
 		"mount --bind " + filepath.Join(n.Dir, "etc") + " /etc/docker",
+		pathLine(binDir),
 		"exec " + initBin + " -- " + strings.Join(args, " "),
 	}, "; ")
+}
+
+// pathLine puts another engine's binaries (containerd, shims) first on PATH, keeping the host's
+// /usr/sbin for runc: trixie's runc needs a newer glibc than the host's.
+func pathLine(binDir string) string {
+	if binDir == "" {
+		return "true"
+	}
+	return "export PATH=" + binDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 }
 
 // spawn starts node n's dockerd and returns once its init PID is known, not waiting for the
@@ -60,6 +71,7 @@ func (l *Lab) spawn(ctx context.Context, n *Node) error {
 			return fmt.Errorf("writing daemon.json of %s: %w", n.Hostname, err)
 		}
 	}
+	dockerd, binDir := l.cfg.engineDockerd(n.Index)
 	// A stale socket would answer nothing and confuse the readiness check.
 	_ = os.Remove(n.Socket)
 	logf, err := os.OpenFile(n.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -71,7 +83,7 @@ func (l *Lab) spawn(ctx context.Context, n *Node) error {
 
 	cmd := exec.Command("nsenter", "--net="+filepath.Join(netnsDir, n.Netns), "--",
 		"unshare", "--uts", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "--",
-		"sh", "-c", script(n, initBin, l.cfg.DaemonArgs[n.Hostname]...))
+		"sh", "-c", script(n, initBin, dockerd, binDir, l.cfg.DaemonArgs[n.Hostname]...))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: the node outlives the CLI that started it and ignores its terminal.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -8,7 +8,7 @@ import (
 
 func TestDaemonArgsGoIntoTheNodesScript(t *testing.T) {
 	l := newLab(Config{Nodes: 2, Dir: "/tmp/l"})
-	s := script(l.Node(1), "/usr/bin/tini", "--tlsverify", "-H", "tcp://10.213.7.11:2376")
+	s := script(l.Node(1), "/usr/bin/tini", "dockerd", "", "--tlsverify", "-H", "tcp://10.213.7.11:2376")
 	if !strings.HasSuffix(s, "--ip-masq=false --tlsverify -H tcp://10.213.7.11:2376") {
 		t.Errorf("extra dockerd flags are not at the end of the command:\n%s", s)
 	}
