@@ -97,6 +97,7 @@ type Config struct {
 
 // safeArg matches a dockerd argument that is safe in a shell script unquoted.
 var safeArg = regexp.MustCompile(`^[A-Za-z0-9/._=:,@+-]+$`)
+
 // Engine26Root is where hack/engine-26.1.sh unpacks Debian trixie's Engine 26.1.
 const Engine26Root = "/opt/swarmtopo-engine-26.1"
 
