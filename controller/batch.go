@@ -253,7 +253,7 @@ func (c *Controller) batchOutcome(res Result, runs []*batchRun, rep *passReport)
 	}
 	first := runs[0].a.sr
 	res.Step = &first
-	c.o.Log.Info("Parallel steps done", "settled", ok, "conflicts", conflicts, "steps", len(runs))
+	c.o.Log.Info("Parallel steps finished", "settled", ok, "conflicts", conflicts, "steps", len(runs))
 	if firstErr != nil {
 		return res, firstErr
 	}
