@@ -39,7 +39,7 @@ func Describe(s reconcile.Snapshot, name, zoneLabel string) (Result, error) {
 	var managers, workers []*reconcile.Node
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
-		if reconcile.RoleInFlight(n) || (n.DesiredRole == reconcile.RoleManager && !n.Member) {
+		if reconcile.RoleInFlight(n) {
 			return Result{}, fmt.Errorf("%w: %s is becoming a %s; export once it has settled", ErrInFlight, n.Hostname, n.DesiredRole)
 		}
 		if n.Member {

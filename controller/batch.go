@@ -184,7 +184,7 @@ func (c *Controller) settleBatch(ctx context.Context, runs []*batchRun, self str
 	deadline := start.Add(c.o.StepTimeout)
 	pollCtx := context.WithoutCancel(ctx)
 	for {
-		s, err := c.observe(pollCtx)
+		s, err := c.poll(pollCtx)
 		waiting := 0
 		for _, r := range runs {
 			if !r.sent || r.a.sr.Result != "" {

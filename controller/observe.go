@@ -33,6 +33,19 @@ func Observe(ctx context.Context, d Reader, now time.Time) (reconcile.Snapshot, 
 
 // ObserveWithTimeout is Observe with each call bounded by timeout instead of the default.
 func ObserveWithTimeout(ctx context.Context, d Reader, now time.Time, timeout time.Duration) (reconcile.Snapshot, error) {
+	s, err := observeNodes(ctx, d, now, timeout)
+	if err != nil || s.ClusterError != "" {
+		return s, err
+	}
+	if err := readMaintenance(ctx, d, timeout, &s); err != nil {
+		return reconcile.Snapshot{}, err
+	}
+	return s, nil
+}
+
+// observeNodes is ObserveWithTimeout without the maintenance lock: what a settle poll needs,
+// since whether a step has settled depends on the nodes alone.
+func observeNodes(ctx context.Context, d Reader, now time.Time, timeout time.Duration) (reconcile.Snapshot, error) {
 	b := bounded{r: d, timeout: timeout}
 	info, err := b.Info(ctx)
 	if err != nil {
@@ -75,16 +88,21 @@ func ObserveWithTimeout(ctx context.Context, d Reader, now time.Time, timeout ti
 	if err != nil {
 		return reconcile.Snapshot{}, fmt.Errorf("reading node list: %w", err)
 	}
-	if err := readMaintenance(ctx, d, timeout, &s); err != nil {
-		return reconcile.Snapshot{}, err
-	}
 	return s, nil
 }
 
 // observe takes a snapshot with the controller's clock and timeout, and fills in when each
 // unhealthy manager was first seen so by this process.
 func (c *Controller) observe(ctx context.Context) (reconcile.Snapshot, error) {
-	s, err := ObserveWithTimeout(ctx, c.r, c.o.Clock.Now(), c.o.CallTimeout)
+	return c.stamped(ObserveWithTimeout(ctx, c.r, c.o.Clock.Now(), c.o.CallTimeout))
+}
+
+// poll is observe for a settle poll: the nodes only, one call fewer per poll.
+func (c *Controller) poll(ctx context.Context) (reconcile.Snapshot, error) {
+	return c.stamped(observeNodes(ctx, c.r, c.o.Clock.Now(), c.o.CallTimeout))
+}
+
+func (c *Controller) stamped(s reconcile.Snapshot, err error) (reconcile.Snapshot, error) {
 	if err != nil {
 		return s, err
 	}

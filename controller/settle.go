@@ -37,7 +37,7 @@ func (c *Controller) settle(ctx context.Context, st reconcile.Step, self string)
 		graceEnd time.Time
 	)
 	for {
-		s, err := c.observe(pollCtx)
+		s, err := c.poll(pollCtx)
 		switch {
 		case err == nil:
 			out.last, out.haveLast = s, true

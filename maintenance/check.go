@@ -58,7 +58,7 @@ func CheckTakeDown(s reconcile.Snapshot, n *reconcile.Node, minFT int) error {
 	members, reachable := s.Members()
 	for i := range s.Nodes {
 		o := &s.Nodes[i]
-		if reconcile.RoleInFlight(o) || (o.DesiredRole == reconcile.RoleManager && !o.Member) {
+		if reconcile.RoleInFlight(o) {
 			// A promotion whose node is down still counts: swarm may complete it later.
 			return fmt.Errorf("%w: %s is still becoming a %s; wait until that role change settles", ErrRefused, o.Hostname, o.DesiredRole)
 		}
