@@ -258,13 +258,7 @@ func (s *Swarm) tryJoinLocked(n *node) {
 		return
 	}
 	n.blocked = false
-	r := swarm.ReachabilityReachable
-	if n.joinsUnreachable {
-		r = swarm.ReachabilityUnreachable
-	}
-	n.n.ManagerStatus = &swarm.ManagerStatus{Reachability: r, Addr: n.n.Status.Addr + ":2377"}
-	s.touchLocked(n)
-	s.emitLocked(nodeEvent("update", n, "role", "worker", "manager"))
+	s.becomeMemberLocked(n)
 	s.noteLocked()
 }
 

@@ -575,14 +575,20 @@ func (s *Swarm) joinLocked(n *node) {
 		n.joinAt = s.reads + 1
 	default:
 		n.joinAt = 0
-		r := swarm.ReachabilityReachable
-		if n.joinsUnreachable {
-			r = swarm.ReachabilityUnreachable
-		}
-		n.n.ManagerStatus = &swarm.ManagerStatus{Reachability: r, Addr: n.n.Status.Addr + ":2377"}
-		s.touchLocked(n)
-		s.emitLocked(nodeEvent("update", n, "role", "worker", "manager"))
+		s.becomeMemberLocked(n)
 	}
+}
+
+// becomeMemberLocked makes n a raft member (unreachable if it joinsUnreachable), as a completed
+// promotion does in both modes of the fake.
+func (s *Swarm) becomeMemberLocked(n *node) {
+	r := swarm.ReachabilityReachable
+	if n.joinsUnreachable {
+		r = swarm.ReachabilityUnreachable
+	}
+	n.n.ManagerStatus = &swarm.ManagerStatus{Reachability: r, Addr: n.n.Status.Addr + ":2377"}
+	s.touchLocked(n)
+	s.emitLocked(nodeEvent("update", n, "role", "worker", "manager"))
 }
 
 func (s *Swarm) leaveLocked(n *node) {
