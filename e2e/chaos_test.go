@@ -1,0 +1,678 @@
+//go:build e2e
+
+// The fault campaign: seeded, randomized scenarios on real lab swarms (internal/chaos draws
+// them), each a start topology, a target file and a fault schedule during convergence, then
+// the heal and the wait for the file's end state. Every scenario is judged from the engines'
+// side (a watcher polling every node, the engines' own request logs) and, when its faults
+// change how the swarm itself behaves (partitions, pauses, islands), against a control run of
+// the same schedule on the same start with no operator.
+//
+//	make chaos SEED=1 N=150 ENGINE=all PARALLEL=3
+//	make chaos SEED=1 FIRST=17 N=1          # replay one scenario exactly
+//
+// Environment (what make chaos sets): CHAOS_SEED, CHAOS_N, CHAOS_FIRST, CHAOS_ENGINE
+// (20.10|26.1|mixed|all), CHAOS_PARALLEL (labs at once), CHAOS_RESULTS (JSON lines appended).
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/swarmtopo/swarmtopo/internal/chaos"
+	"github.com/swarmtopo/swarmtopo/lab"
+)
+
+const (
+	// chaosConvergeBound is the stated bound for the file's end state after the heal: the
+	// heal's election (up to ~25 s on 20.10), a node that rejoins (Start waits up to 60 s for
+	// it), and the remaining steps, each settling in seconds on the lab.
+	chaosConvergeBound = 180 * time.Second
+	// controlWatch is how long a control run watches after its heal: past the heal's own
+	// election, which can start 25 s after it.
+	controlWatch = 40 * time.Second
+	chaosResync  = "2s"
+)
+
+type chaosConfig struct {
+	seed     int64
+	n, first int
+	engines  []string
+	parallel int
+	results  string
+}
+
+func chaosConfigFromEnv(t *testing.T) chaosConfig {
+	t.Helper()
+	c := chaosConfig{seed: 1, n: 8, parallel: 2}
+	num := func(name string, def int64) int64 {
+		v := os.Getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			t.Fatalf("%s=%q: want a whole number >= 0", name, v)
+		}
+		return n
+	}
+	c.seed = num("CHAOS_SEED", c.seed)
+	c.n = int(num("CHAOS_N", int64(c.n)))
+	c.first = int(num("CHAOS_FIRST", 0))
+	c.parallel = int(max(1, min(num("CHAOS_PARALLEL", int64(c.parallel)), 9)))
+	switch e := os.Getenv("CHAOS_ENGINE"); e {
+	case "", "all":
+		c.engines = []string{chaos.E2010, chaos.E261, chaos.EMixed2010, chaos.EMixed261}
+	case "20.10":
+		c.engines = []string{chaos.E2010}
+	case "26.1":
+		c.engines = []string{chaos.E261}
+	case "mixed":
+		c.engines = []string{chaos.EMixed2010, chaos.EMixed261}
+	default:
+		t.Fatalf("CHAOS_ENGINE=%q: want 20.10, 26.1, mixed or all", e)
+	}
+	c.results = os.Getenv("CHAOS_RESULTS")
+	return c
+}
+
+func TestChaosCampaign(t *testing.T) {
+	cfg := chaosConfigFromEnv(t)
+	scenarios := chaos.Plan(cfg.seed, cfg.n, cfg.first, cfg.engines)
+	slots := make(chan int, cfg.parallel)
+	for i := 1; i <= cfg.parallel; i++ {
+		slots <- i
+	}
+	var mu sync.Mutex
+	var results []chaos.Result
+	record := func(r chaos.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		results = append(results, r)
+		if cfg.results == "" {
+			return
+		}
+		f, err := os.OpenFile(cfg.results, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Errorf("results file: %v", err)
+			return
+		}
+		defer f.Close()
+		if err := chaos.WriteJSONL(f, []chaos.Result{r}); err != nil {
+			t.Errorf("results file: %v", err)
+		}
+	}
+	t.Run("scenarios", func(t *testing.T) {
+		for _, sc := range scenarios {
+			t.Run(sc.ID(), func(t *testing.T) {
+				t.Parallel()
+				slot := <-slots
+				defer func() { slots <- slot }()
+				t.Logf("scenario %s on lab instance %d: %s", sc.ID(), slot, sc)
+				r := runScenario(t, slot, sc)
+				for _, f := range r.Failures {
+					t.Errorf("%s", f)
+				}
+				t.Logf("RESULT %s converged=%v after-heal=%.1fs unsafe=%d two-actors=%d max-pending=%d role-changes=%d/%d",
+					r.ID, r.Converged, r.ConvergeAfterHeal.Seconds(), r.UnsafeSteps, r.TwoActors, r.MaxPending, r.RoleChanges, r.RoleBound)
+				record(r)
+			})
+		}
+	})
+	t.Logf("campaign seed %d, scenarios %d..%d, engines %v:\n%s", cfg.seed, cfg.first, cfg.first+cfg.n-1, cfg.engines, chaos.Table(results))
+}
+
+// labConfig is the scenario's start: its nodes, zones, managers and engines.
+func labConfig(slot int, sc chaos.Scenario) lab.Config {
+	cfg := lab.Config{Nodes: sc.Nodes, Managers: sc.StartManagers, Zones: sc.Zones, Instance: slot}
+	switch sc.Engine {
+	case chaos.E261:
+		cfg.Engines = lab.AllOn(sc.Nodes, lab.Engine26Root)
+	case chaos.EMixed2010:
+		cfg.Engines = lab.Mixed(sc.Nodes, lab.Engine26Root, false)
+	case chaos.EMixed261:
+		cfg.Engines = lab.Mixed(sc.Nodes, lab.Engine26Root, true)
+	}
+	return cfg
+}
+
+// changesBehaviour says whether the schedule changes how the swarm itself behaves, so that a
+// control run without the operator is the baseline to compare with.
+func changesBehaviour(sc chaos.Scenario) bool {
+	for _, f := range sc.Faults {
+		switch f.Kind {
+		case "partition", "pause", "split":
+			return true
+		}
+	}
+	return false
+}
+
+func runScenario(t *testing.T, slot int, sc chaos.Scenario) chaos.Result {
+	r := chaos.Result{ID: sc.ID(), Engine: sc.Engine, Scenario: sc.String(), ConvergeAfterHeal: -1}
+	for _, f := range sc.Faults {
+		if !slices.Contains(r.Kinds, f.Kind) {
+			r.Kinds = append(r.Kinds, f.Kind)
+		}
+	}
+	if changesBehaviour(sc) {
+		t.Run("control", func(t *testing.T) {
+			f := runFaults(t, slot, sc, false)
+			r.Control = f.heal
+		})
+	}
+	var f scenarioRun
+	t.Run("operator", func(t *testing.T) {
+		f = runFaults(t, slot, sc, true)
+	})
+	r.Operator = f.heal
+	if !changesBehaviour(sc) {
+		r.Operator = nil
+	}
+	r.Converged, r.ConvergeAfterHeal = f.converged, f.convergeAfterHeal
+	r.UnsafeSteps, r.TwoActors, r.MaxPending = len(f.unsafe), f.twoActors, f.maxPending
+	r.RoleChanges, r.RoleBound = f.roleChanges, f.roleBound
+	r.Failures = f.failures
+	if r.Control != nil && r.Operator != nil && r.Operator.HealChanges > max(1, r.Control.HealChanges) {
+		r.Failures = append(r.Failures, fmt.Sprintf("%d membership changes completed in the heal (control: %d)", r.Operator.HealChanges, r.Control.HealChanges))
+	}
+	return r
+}
+
+// scenarioRun is what one run of a scenario measured.
+type scenarioRun struct {
+	heal              *chaos.HealFigures
+	converged         bool
+	convergeAfterHeal time.Duration
+	unsafe            []string
+	twoActors         int
+	maxPending        int
+	roleChanges       int
+	roleBound         int
+	failures          []string
+}
+
+// runFaults runs the scenario's fault schedule on a fresh lab, with the operator (one
+// instance on every node, the leader gate on) or without it (the control: only the faults
+// that act on the swarm itself).
+func runFaults(t *testing.T, slot int, sc chaos.Scenario, withOperator bool) scenarioRun {
+	var res scenarioRun
+	fail := func(format string, args ...any) {
+		res.failures = append(res.failures, fmt.Sprintf(format, args...))
+	}
+	cfg := labConfig(slot, sc)
+	l := lab.ForTest(t, cfg)
+	ctx := context.Background()
+	if sc.StartDrained {
+		for i := 1; i <= sc.StartManagers; i++ {
+			out, err := dockerCLI(l.Node(1), "node", "update", "--availability", "drain", l.Node(i).Hostname)
+			if err != nil {
+				t.Fatalf("draining %s at the start: %v\n%s", l.Node(i).Hostname, err, out)
+			}
+		}
+	}
+	offsets := enableAPIDebug(t, l)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "topology.yaml")
+	if err := os.WriteFile(file, []byte(sc.Target.YAML("chaos")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var ops []*operator
+	if withOperator {
+		for _, n := range l.Nodes() {
+			o := &operator{t: t, node: n,
+				proxy: newSockProxy(t, fmt.Sprintf("/tmp/stc%d-%d.sock", slot, n.Index), n.Socket),
+				args:  []string{"run", "-f", file, "--resync", chaosResync, "--reload-poll", "2s", "--metrics-addr", "127.0.0.1:0"}}
+			o.start()
+			ops = append(ops, o)
+		}
+	}
+	pollers := make([]int, 0, sc.Nodes)
+	for i := 1; i <= sc.Nodes; i++ {
+		pollers = append(pollers, i)
+	}
+	w := watchPartition(l, pollers)
+	defer w.finish()
+
+	// The nemesis: every fault in its own goroutine, at its time, undone after its length.
+	t0 := time.Now()
+	var (
+		mu       sync.Mutex
+		executed []chaos.Executed
+		human    []engineWrite
+		target   = sc.Target
+	)
+	var wg sync.WaitGroup
+	for fi, f := range sc.Faults {
+		if !withOperator && !chaosControlKind(f.Kind) {
+			continue
+		}
+		// Each fault draws its own nodes from its own stream, so a replay picks alike
+		// whatever order the goroutines run in.
+		rng := rand.New(rand.NewPCG(uint64(sc.Seed), uint64(sc.Index)<<16|uint64(fi)))
+		wg.Go(func() {
+			time.Sleep(time.Until(t0.Add(f.At)))
+			ex, hw, err := inject(ctx, t, l, ops, rng, f, file)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Logf("fault %s %s: %v", f.Kind, f.Target, err)
+				return
+			}
+			if ex.Kind != "" {
+				executed = append(executed, ex)
+			}
+			human = append(human, hw...)
+			if f.Kind == "new-file" && f.NewTarget != nil {
+				target = *f.NewTarget
+			}
+		})
+	}
+	wg.Wait()
+	heal := time.Now()
+	healAll(ctx, t, l, ops)
+	t.Logf("faults done and healed at %+.1fs: %v", heal.Sub(t0).Seconds(), executed)
+
+	if !withOperator {
+		time.Sleep(controlWatch)
+		all := w.finish()
+		f := measure(all, heal, 0)
+		res.heal = &chaos.HealFigures{Leaderless: f.leaderless, HealChanges: len(f.healChanges)}
+		t.Logf("control: leaderless %.1fs after the heal, membership changes in the heal %v", f.leaderless.Seconds(), f.healChanges)
+		return res
+	}
+
+	// Converged: the watcher sees Count reachable members and nothing pending, and the planner,
+	// asked through a manager, has nothing left to do.
+	deadline := heal.Add(chaosConvergeBound)
+	var planOut string
+	for time.Now().Before(deadline) {
+		all := w.samples()
+		if len(all) > 0 && membersSettled(all[len(all)-1], target.Count) {
+			if ok, out := planConverged(file, firstManager(l, all[len(all)-1])); ok {
+				res.converged = true
+				break
+			} else {
+				planOut = out
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	time.Sleep(3 * time.Second) // it must stay there
+	all := w.finish()
+	f := measure(all, heal, 0)
+	res.heal = &chaos.HealFigures{Leaderless: f.leaderless, HealChanges: len(f.healChanges)}
+	res.maxPending = f.maxPending
+	for i := len(all) - 1; i >= 0 && res.converged; i-- {
+		if !membersSettled(all[i], target.Count) {
+			res.convergeAfterHeal = max(0, all[min(i+1, len(all)-1)].at.Sub(heal))
+			break
+		}
+		if i == 0 {
+			res.convergeAfterHeal = 0
+		}
+	}
+	if !res.converged {
+		last := all[len(all)-1]
+		fail("not the file's end state within %s of the heal: managers %s, pending %v; plan:\n%s", chaosConvergeBound, last.managerList(), last.pending, planOut)
+		for _, o := range ops {
+			t.Logf("%s", o.logs())
+		}
+	}
+	if f.maxPending > 1 {
+		fail("%d membership changes pending at once (%s)", f.maxPending, f.maxPendingAt)
+	}
+
+	var steps []sentStep
+	for _, o := range ops {
+		steps = append(steps, o.sent()...)
+	}
+	slices.SortFunc(steps, func(a, b sentStep) int { return a.at.Compare(b.at) })
+	res.unsafe = unsafeSteps(steps, all)
+	for _, u := range res.unsafe {
+		fail("unsafe step: %s", u)
+	}
+	writes, err := engineWrites(l, offsets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, seconds := twoActorSeconds(writes, human)
+	res.twoActors = n
+	if n > 0 {
+		fail("two instances wrote in the same second %d times: %v", n, seconds)
+	}
+	for _, s := range steps {
+		if s.roleChange() {
+			res.roleChanges++
+		}
+	}
+	res.roleBound = chaos.RoleBound(chaos.StartOf(sc), sc.Target, executed)
+	if res.roleChanges > res.roleBound {
+		fail("%d role changes sent, more than the bound %d", res.roleChanges, res.roleBound)
+	}
+	var sent []string
+	for _, s := range steps {
+		sent = append(sent, fmt.Sprintf("%+.1fs %s %s %s", s.at.Sub(t0).Seconds(), s.by, s.action, s.hostname))
+	}
+	t.Logf("timeline (faults from 0, heal at %+.1fs):\n%s\nsteps sent:\n  %s", heal.Sub(t0).Seconds(), timelineOf(all, t0), strings.Join(sent, "\n  "))
+	return res
+}
+
+// chaosControlKind says whether a fault kind runs in a control run: those that act on the
+// swarm itself, not on the operator or through the docker CLI.
+func chaosControlKind(k chaos.Kind) bool {
+	switch k {
+	case "kill", "restart", "pause", "partition", "split":
+		return true
+	}
+	return false
+}
+
+// membersSettled: count members, every one reachable, none pending.
+func membersSettled(s sample, count int) bool {
+	if !s.ok || len(s.pending) > 0 || len(s.members) != count {
+		return false
+	}
+	for h := range s.members {
+		if !s.reach[h] {
+			return false
+		}
+	}
+	return true
+}
+
+func firstManager(l *lab.Lab, s sample) *lab.Node {
+	for _, n := range l.Nodes() {
+		if s.reach[n.Hostname] {
+			return n
+		}
+	}
+	return l.Node(1)
+}
+
+func dockerCLI(n *lab.Node, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", append([]string{"-H", n.DockerHost()}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// resolve picks the node a fault hits, from the swarm as it is now.
+func resolve(l *lab.Lab, rng *rand.Rand, target chaos.Target) (*lab.Node, bool, error) {
+	views, err := tryListNodes(l)
+	if err != nil {
+		return nil, false, err
+	}
+	leader := leaderOf(views)
+	var managers, followers, workers []*lab.Node
+	for _, n := range l.Nodes() {
+		v, ok := views[n.Hostname]
+		if !ok {
+			continue
+		}
+		switch {
+		case v.manager && v.hostname == leader:
+			managers = append(managers, n)
+		case v.manager:
+			managers = append(managers, n)
+			followers = append(followers, n)
+		default:
+			workers = append(workers, n)
+		}
+	}
+	pick := func(ns []*lab.Node) *lab.Node { return ns[rng.IntN(len(ns))] }
+	byName := func(h string) *lab.Node {
+		for _, n := range l.Nodes() {
+			if n.Hostname == h {
+				return n
+			}
+		}
+		return nil
+	}
+	switch target {
+	case "leader", "acting":
+		if n := byName(leader); n != nil {
+			return n, true, nil
+		}
+	case "follower":
+		if len(followers) > 0 {
+			return pick(followers), true, nil
+		}
+	case "worker":
+		if len(workers) > 0 {
+			return pick(workers), false, nil
+		}
+	}
+	n := pick(l.Nodes())
+	return n, views[n.Hostname].manager, nil
+}
+
+// inject runs one fault to its end: it strikes, lasts f.For, and is undone.
+func inject(ctx context.Context, t *testing.T, l *lab.Lab, ops []*operator, rng *rand.Rand, f chaos.Fault, file string) (chaos.Executed, []engineWrite, error) {
+	ex := chaos.Executed{Kind: f.Kind, For: f.For, Edit: f.Edit}
+	switch f.Kind {
+	case "new-file":
+		if f.NewTarget == nil {
+			return ex, nil, fmt.Errorf("new-file without a target")
+		}
+		t.Logf("new topology file: %+v", *f.NewTarget)
+		return ex, nil, writeFileAtomic(file, f.NewTarget.YAML("chaos"))
+	case "split":
+		return injectSplit(ctx, t, l, rng, f)
+	}
+	n, wasManager, err := resolve(l, rng, f.Target)
+	if err != nil {
+		return ex, nil, err
+	}
+	ex.Hostname, ex.WasManager = n.Hostname, wasManager
+	t.Logf("fault %s on %s (manager %v) for %s", f.Kind, n.Hostname, wasManager, f.For)
+	switch f.Kind {
+	case "kill":
+		if err := l.Kill(ctx, n.Index); err != nil {
+			return ex, nil, err
+		}
+		time.Sleep(f.For)
+		return ex, nil, startNode(ctx, l, n.Index)
+	case "restart":
+		if err := l.Stop(ctx, n.Index); err != nil {
+			return ex, nil, err
+		}
+		time.Sleep(f.For)
+		return ex, nil, startNode(ctx, l, n.Index)
+	case "pause":
+		if err := l.Pause(ctx, n.Index); err != nil {
+			return ex, nil, err
+		}
+		time.Sleep(f.For)
+		return ex, nil, l.Resume(ctx, n.Index)
+	case "partition":
+		if err := l.Partition(ctx, n.Index); err != nil {
+			return ex, nil, err
+		}
+		time.Sleep(f.For)
+		return ex, nil, l.Heal(ctx, n.Index)
+	case "operator-kill", "socket":
+		o := ops[n.Index-1]
+		ex.Hostname, ex.WasManager = "", false // the swarm's nodes are untouched
+		if f.Kind == "socket" {
+			o.proxy.down()
+			time.Sleep(f.For)
+			return ex, nil, o.proxy.up()
+		}
+		switch f.Moment {
+		case "after-send", "mid-settle":
+			// Wait for the instance's next step (up to the fault's length), then kill it
+			// right after the send or a moment into the settle.
+			seen := len(o.sent())
+			deadline := time.Now().Add(max(f.For, 20*time.Second))
+			for len(o.sent()) == seen && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if f.Moment == "mid-settle" {
+				time.Sleep(time.Second)
+			}
+		}
+		o.kill()
+		t.Logf("operator on %s killed (%s)", n.Hostname, f.Moment)
+		time.Sleep(f.For)
+		o.start()
+		return ex, nil, nil
+	case "human":
+		return injectHuman(t, l, rng, f, ex)
+	}
+	return ex, nil, fmt.Errorf("unknown fault kind %q", f.Kind)
+}
+
+// startNode starts a node that is down. A manager that cannot reach a quorum yet stays
+// pending and Start gives up waiting; it runs on and rejoins when the others are back.
+func startNode(ctx context.Context, l *lab.Lab, i int) error {
+	err := l.Start(ctx, i)
+	if err != nil && l.Node(i).Running() {
+		return nil
+	}
+	return err
+}
+
+func injectSplit(ctx context.Context, t *testing.T, l *lab.Lab, rng *rand.Rand, f chaos.Fault) (chaos.Executed, []engineWrite, error) {
+	ex := chaos.Executed{Kind: f.Kind, For: f.For}
+	views, err := tryListNodes(l)
+	if err != nil {
+		return ex, nil, err
+	}
+	var managers, workers []int
+	for _, n := range l.Nodes() {
+		if views[n.Hostname].manager {
+			managers = append(managers, n.Index)
+		} else {
+			workers = append(workers, n.Index)
+		}
+	}
+	rng.Shuffle(len(managers), func(i, j int) { managers[i], managers[j] = managers[j], managers[i] })
+	rng.Shuffle(len(workers), func(i, j int) { workers[i], workers[j] = workers[j], workers[i] })
+	k := max(1, min(f.MinoritySize, (len(managers)-1)/2))
+	if len(managers) < 2 {
+		k = 0
+	}
+	minority := append([]int(nil), managers[:k]...)
+	majority := append([]int(nil), managers[k:]...)
+	for i, w := range workers {
+		if i%2 == 0 {
+			minority = append(minority, w)
+		} else {
+			majority = append(majority, w)
+		}
+	}
+	if len(minority) == 0 || len(majority) == 0 {
+		return ex, nil, fmt.Errorf("split: %d managers and %d workers make no two islands", len(managers), len(workers))
+	}
+	var names []string
+	for _, i := range minority[:k] {
+		names = append(names, l.Node(i).Hostname)
+	}
+	ex.Hostname, ex.WasManager = strings.Join(names, ","), k > 0
+	t.Logf("split: minority %v, majority %v for %s", minority, majority, f.For)
+	if err := l.Split(ctx, minority, majority); err != nil {
+		return ex, nil, err
+	}
+	time.Sleep(f.For)
+	return ex, nil, l.HealSplit(ctx)
+}
+
+func injectHuman(t *testing.T, l *lab.Lab, rng *rand.Rand, f chaos.Fault, ex chaos.Executed) (chaos.Executed, []engineWrite, error) {
+	views, err := tryListNodes(l)
+	if err != nil {
+		return ex, nil, err
+	}
+	leader := leaderOf(views)
+	var via *lab.Node
+	var managers, workers []string
+	for _, n := range l.Nodes() {
+		v := views[n.Hostname]
+		if v.hostname == leader {
+			via = n
+		}
+		if v.manager && v.hostname != leader {
+			managers = append(managers, v.hostname)
+		} else if !v.manager {
+			workers = append(workers, v.hostname)
+		}
+	}
+	if via == nil {
+		return ex, nil, fmt.Errorf("human edit: no leader to talk to")
+	}
+	pick := func(hs []string) string {
+		if len(hs) == 0 {
+			return ""
+		}
+		return hs[rng.IntN(len(hs))]
+	}
+	var args []string
+	switch f.Edit {
+	case "promote":
+		if h := pick(workers); h != "" {
+			args = []string{"node", "promote", h}
+		}
+	case "demote":
+		if h := pick(managers); h != "" {
+			args = []string{"node", "demote", h}
+		}
+	case "availability":
+		avail := []string{"drain", "pause", "active"}[rng.IntN(3)]
+		args = []string{"node", "update", "--availability", avail, l.Node(1+rng.IntN(len(l.Nodes()))).Hostname}
+	default:
+		args = []string{"node", "update", "--label-add", fmt.Sprintf("chaos%d=yes", rng.IntN(100)), l.Node(1+rng.IntN(len(l.Nodes()))).Hostname}
+	}
+	if args == nil {
+		return ex, nil, fmt.Errorf("human %s: no node to do it to", f.Edit)
+	}
+	ex.Hostname = args[len(args)-1]
+	ex.WasManager = views[ex.Hostname].manager
+	at := time.Now()
+	out, err := dockerCLI(via, args...)
+	t.Logf("human: docker %s via %s: %v %s", strings.Join(args, " "), via.Hostname, err, strings.TrimSpace(out))
+	// A refused edit (swarm's own quorum check) still reached the engine.
+	return ex, []engineWrite{{at: at, host: via.Hostname}}, nil
+}
+
+// healAll undoes whatever a fault may have left: every node running and unpaused, every link
+// up, no islands, every operator instance running with its socket.
+func healAll(ctx context.Context, t *testing.T, l *lab.Lab, ops []*operator) {
+	if err := l.HealSplit(ctx); err != nil {
+		t.Logf("heal split: %v", err)
+	}
+	for _, n := range l.Nodes() {
+		if l.Paused(n.Index) {
+			if err := l.Resume(ctx, n.Index); err != nil {
+				t.Logf("resume %s: %v", n.Hostname, err)
+			}
+		}
+		if err := l.Heal(ctx, n.Index); err != nil {
+			t.Logf("heal %s: %v", n.Hostname, err)
+		}
+	}
+	for _, n := range l.Nodes() {
+		if !n.Running() {
+			if err := startNode(ctx, l, n.Index); err != nil {
+				t.Logf("start %s: %v", n.Hostname, err)
+			}
+		}
+	}
+	for _, o := range ops {
+		if err := o.proxy.up(); err != nil {
+			t.Logf("socket back for %s: %v", o.node.Hostname, err)
+		}
+		if !o.running() {
+			o.start()
+		}
+	}
+}
