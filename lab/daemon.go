@@ -221,7 +221,7 @@ func (l *Lab) Partition(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
-	if err := setLink(ctx, n.Index, false); err != nil {
+	if err := setLink(ctx, n, false); err != nil {
 		return err
 	}
 	l.log.Info("Partitioned node", "node", n.Hostname)
@@ -234,7 +234,7 @@ func (l *Lab) Heal(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
-	if err := setLink(ctx, n.Index, true); err != nil {
+	if err := setLink(ctx, n, true); err != nil {
 		return err
 	}
 	l.log.Info("Healed node", "node", n.Hostname)
@@ -273,7 +273,7 @@ func (l *Lab) Down(ctx context.Context) error {
 		n.pid.Store(0)
 	}
 	stopped := time.Since(t0)
-	errs = append(errs, Cleanup(ctx, l.cfg.Dir, l.log))
+	errs = append(errs, CleanupInstance(ctx, l.cfg.Instance, l.cfg.Dir, l.log))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("tearing down lab: %w", err)
 	}
