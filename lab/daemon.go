@@ -135,7 +135,8 @@ func (l *Lab) waitReady(ctx context.Context, n *Node) error {
 }
 
 // Kill sends SIGKILL to node i's init: dockerd and everything it started die at once and the
-// node's address stops answering, a real unreachable manager. Its data stays for Start.
+// node's address stops answering, a real unreachable manager. Its data stays for Start. A paused
+// node dies too: SIGKILL needs no SIGCONT.
 func (l *Lab) Kill(ctx context.Context, i int) error {
 	n, err := l.node(i)
 	if err != nil {
@@ -163,6 +164,10 @@ func (l *Lab) Start(ctx context.Context, i int) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.startLocked(ctx, n)
+}
+
+func (l *Lab) startLocked(ctx context.Context, n *Node) error {
 	if n.Running() {
 		return fmt.Errorf("starting %s: %w", n.Hostname, ErrNodeRunning)
 	}
@@ -256,8 +261,11 @@ func (l *Lab) Down(ctx context.Context) error {
 			continue
 		}
 		wg.Go(func() {
-			var err error
-			killed[i], err = stopProcess(n.PID(), l.cfg.StopTimeout)
+			// A paused node would not act on SIGTERM until the StopTimeout ran out.
+			err := contTree(n.PID())
+			if err == nil {
+				killed[i], err = stopProcess(n.PID(), l.cfg.StopTimeout)
+			}
 			if err != nil {
 				errs[i] = fmt.Errorf("stopping %s: %w", n.Hostname, err)
 			}

@@ -195,6 +195,7 @@ func (l *Lab) Env() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "export DOCKER_HOST=%s\n", l.nodes[0].DockerHost())
 	fmt.Fprintf(&b, "export SWARMLAB_DIR=%s\n", l.cfg.Dir)
+	fmt.Fprintf(&b, "export SWARMLAB_INSTANCE=%d\n", l.cfg.Instance)
 	for _, n := range l.nodes {
 		fmt.Fprintf(&b, "export SWARMLAB_%s=%s\n", strings.ToUpper(n.Hostname), n.DockerHost())
 	}
