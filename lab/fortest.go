@@ -46,14 +46,8 @@ func ForTest(t testing.TB, cfg Config) *Lab {
 	return l
 }
 
-// lockHost takes instance 0's host-wide lab lock, waiting as long as the test may run.
-func lockHost(t testing.TB) (unlock func()) {
-	t.Helper()
-	return lockInstance(t, 0)
-}
-
-// lockInstance takes the host-wide lock of one lab instance (see instance.lockPath): labs of
-// other instances run meanwhile.
+// lockInstance takes the host-wide lock of one lab instance (see instance.lockPath), waiting as
+// long as the test may run; labs of other instances run meanwhile.
 func lockInstance(t testing.TB, inst int) (unlock func()) {
 	t.Helper()
 	lockPath := instance(inst).lockPath()

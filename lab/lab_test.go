@@ -135,7 +135,7 @@ func testFiveNodes(t *testing.T) {
 func testOverLeftovers(t *testing.T) {
 	ctx := context.Background()
 	cfg := Config{Nodes: 3, Managers: 1}
-	unlock := lockHost(t)
+	unlock := lockInstance(t, cfg.Instance)
 	first, err := Up(ctx, cfg)
 	if err != nil {
 		unlock()

@@ -78,8 +78,9 @@ func (g *globals) load() (*lab.Lab, error) {
 	return l, nil
 }
 
-func newRoot() *cobra.Command {
-	g := &globals{}
+func newRoot() *cobra.Command { return newRootWith(&globals{}) }
+
+func newRootWith(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "swarmlab",
 		Short:         "Run a multi-node Docker swarm on this host, one dockerd per network namespace",
