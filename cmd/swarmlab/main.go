@@ -1,5 +1,6 @@
 // Command swarmlab brings a real multi-node Docker swarm up on this host (root, Linux) and
-// drives it: kill and restart nodes, cut and heal their links. See package lab.
+// drives it: kill, pause and restart nodes, cut and heal their links, split it into islands.
+// Labs of different --instance values run side by side. See package lab.
 //
 //	eval "$(swarmlab up --nodes 7 --zones a,b,c)"   # prints export DOCKER_HOST=...
 //	docker node ls
@@ -201,9 +202,9 @@ func lsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%-8s %-14s %-6s %-8s %-26s %s\n", "NODE", "ADDR", "ZONE", "RUNNING", "ID", "DOCKER_HOST")
+			fmt.Fprintf(w, "%-8s %-14s %-6s %-8s %-7s %-26s %s\n", "NODE", "ADDR", "ZONE", "RUNNING", "PAUSED", "ID", "DOCKER_HOST")
 			for _, n := range l.Nodes() {
-				fmt.Fprintf(w, "%-8s %-14s %-6s %-8t %-26s %s\n", n.Hostname, n.Addr, n.Zone, n.Running(), n.ID, n.DockerHost())
+				fmt.Fprintf(w, "%-8s %-14s %-6s %-8t %-7t %-26s %s\n", n.Hostname, n.Addr, n.Zone, n.Running(), l.Paused(n.Index), n.ID, n.DockerHost())
 			}
 			return nil
 		},
