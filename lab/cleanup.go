@@ -17,19 +17,29 @@ import (
 	"github.com/go-logr/logr"
 )
 
-// Cleanup removes whatever a lab left on this host, whether it was torn down, crashed or was
+// Cleanup removes whatever a lab of instance 0 left on this host; see CleanupInstance.
+func Cleanup(ctx context.Context, dir string, log logr.Logger) error {
+	return CleanupInstance(ctx, 0, dir, log)
+}
+
+// CleanupInstance removes whatever a lab of the given instance left on this host, whether it was torn down, crashed or was
 // killed with its test: processes in the lab's namespaces or running from dir, mounts under
 // dir, the namespaces, the veths and bridge, the forward rule and dir itself. dir is removed
 // only if it is a lab directory (it holds the marker Up writes) or empty. Leftover processes
-// get SIGKILL at once: their data is about to be deleted anyway.
-func Cleanup(ctx context.Context, dir string, log logr.Logger) error {
+// get SIGKILL at once: their data is about to be deleted anyway. Only this instance's names
+// and processes are touched: a lab of another instance keeps running.
+func CleanupInstance(ctx context.Context, inst int, dir string, log logr.Logger) error {
+	k := instance(inst)
+	if err := k.check(); err != nil {
+		return fmt.Errorf("cleaning up: %w", err)
+	}
 	dir = filepath.Clean(dir)
 	if !safePath.MatchString(dir) || dir == "/" {
 		return fmt.Errorf("cleaning up: %w: %q", ErrConfig, dir)
 	}
 	var errs []error
 	t0 := time.Now()
-	if n, err := killLeftovers(dir); err != nil {
+	if n, err := killLeftovers(k, dir); err != nil {
 		errs = append(errs, err)
 	} else if n > 0 {
 		log.Info("Killed leftover processes", "count", n)
@@ -41,7 +51,7 @@ func Cleanup(ctx context.Context, dir string, log logr.Logger) error {
 	}
 	log.V(1).Info("Processes and mounts cleaned", "took", time.Since(t0).Round(time.Millisecond).String())
 	var del [][]string
-	for _, ns := range labNetns() {
+	for _, ns := range labNetns(k) {
 		del = append(del, []string{"netns", "del", ns})
 	}
 	if err := ipBatch(ctx, "", true, del); err != nil {
@@ -50,14 +60,14 @@ func Cleanup(ctx context.Context, dir string, log logr.Logger) error {
 	// The veths die with their namespaces; what is left is the bridge or a veth whose
 	// namespace was already gone.
 	del = nil
-	for _, link := range labLinks() {
+	for _, link := range labLinks(k) {
 		del = append(del, []string{"link", "del", link})
 	}
-	if err := ipBatch(ctx, "", true, del); err != nil && len(labLinks()) > 0 {
+	if err := ipBatch(ctx, "", true, del); err != nil && len(labLinks(k)) > 0 {
 		errs = append(errs, fmt.Errorf("deleting links: %w", err))
 	}
 	for range 10 {
-		ok, err := forwardRulePresent(ctx)
+		ok, err := forwardRulePresent(ctx, k)
 		if err != nil {
 			errs = append(errs, err)
 			break
@@ -65,7 +75,7 @@ func Cleanup(ctx context.Context, dir string, log logr.Logger) error {
 		if !ok {
 			break
 		}
-		if _, err := run(ctx, "iptables", append([]string{"-D"}, forwardRule...)...); err != nil {
+		if _, err := run(ctx, "iptables", append([]string{"-D"}, k.forwardRule()...)...); err != nil {
 			errs = append(errs, fmt.Errorf("deleting forward rule: %w", err))
 			break
 		}
@@ -78,10 +88,10 @@ func Cleanup(ctx context.Context, dir string, log logr.Logger) error {
 	return errors.Join(errs...)
 }
 
-// nsInodes returns the identities of the lab's pinned network namespaces.
-func nsInodes() map[uint64]bool {
+// nsInodes returns the identities of the instance's pinned network namespaces.
+func nsInodes(k instance) map[uint64]bool {
 	inodes := map[uint64]bool{}
-	for _, ns := range labNetns() {
+	for _, ns := range labNetns(k) {
 		var st syscall.Stat_t
 		if err := syscall.Stat(filepath.Join(netnsDir, ns), &st); err == nil {
 			inodes[st.Ino] = true
@@ -94,10 +104,10 @@ func nsInodes() map[uint64]bool {
 // the directory (an editor, a shell with `ls`) is not one of them.
 var leftoverNames = []string{"dockerd", "containerd", "tini", "docker-init", "tini-static", "unshare", "nsenter", "sh"}
 
-// killLeftovers kills every process inside a lab namespace, and every node process whose
-// command line names dir, except this process and its ancestors.
-func killLeftovers(dir string) (int, error) {
-	inodes := nsInodes()
+// killLeftovers kills every process inside one of the instance's namespaces, and every node
+// process whose command line names dir, except this process and its ancestors.
+func killLeftovers(k instance, dir string) (int, error) {
+	inodes := nsInodes(k)
 	mine := ancestors()
 	var pids []int
 	for _, p := range listProcs() {

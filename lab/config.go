@@ -17,10 +17,10 @@ import (
 	"github.com/swarmtopo/swarmtopo/spec"
 )
 
-// Names and addresses of the lab's own network. There is one lab per host: Up replaces whatever
-// lab (bridge, namespaces, daemons) an earlier run left behind under these names.
+// Names and addresses of instance 0's network (see Config.Instance for the others). Up replaces
+// whatever lab of the same instance (bridge, namespaces, daemons) an earlier run left behind.
 const (
-	// Bridge is the lab's Linux bridge.
+	// Bridge is the Linux bridge of instance 0.
 	Bridge = "stbr0"
 	// NetnsPrefix names node N's network namespace NetnsPrefix+N.
 	NetnsPrefix = "stlab"
@@ -37,7 +37,8 @@ const (
 	stateFile  = "lab.json"
 )
 
-// subnet is the lab's private /24: the bridge is .1, node N is .10+N. Nothing routes out of it.
+// subnet is instance 0's private /24: the bridge is .1, node N is .10+N. Nothing routes out of
+// it; instance k uses the k-th /24 after it.
 var subnet = netip.MustParsePrefix("10.213.7.0/24")
 
 const (
@@ -62,6 +63,11 @@ var (
 
 // Config says what lab to build. Only Nodes is required.
 type Config struct {
+	// Instance (0..MaxInstance) picks one of the labs that can run side by side on a host, each
+	// with its own bridge, namespaces, subnet, default Dir and lock. 0 is stbr0, stlabN, stvethN,
+	// 10.213.7.0/24 and DefaultDir; k >= 1 is stbr<k>, st<k>labN, st<k>vethN, 10.213.(7+k).0/24
+	// and DefaultDir-<k>.
+	Instance int `json:"instance,omitempty"`
 	// Nodes is the number of engines, node1..nodeN.
 	Nodes int `json:"nodes"`
 	// Managers is how many of them start as managers (node1..nodeM); 0 means 1.
@@ -73,7 +79,7 @@ type Config struct {
 	ZoneOf map[string]string `json:"zoneOf,omitempty"`
 	// ZoneLabel is the node label that holds the zone; empty means spec.DefaultZoneLabel.
 	ZoneLabel string `json:"zoneLabel,omitempty"`
-	// Dir holds one directory per node; empty means DefaultDir. It must be empty, absent or an
+	// Dir holds one directory per node; empty means the instance's InstanceDir. It must be empty, absent or an
 	// earlier lab's directory, because Down removes it.
 	Dir string `json:"dir"`
 	// Spec is sent with swarm init; zero fields keep swarm's defaults.
@@ -131,8 +137,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ZoneLabel == "" {
 		c.ZoneLabel = spec.DefaultZoneLabel
 	}
+	if err := instance(c.Instance).check(); err != nil {
+		return c, err
+	}
 	if c.Dir == "" {
-		c.Dir = DefaultDir
+		c.Dir = instance(c.Instance).dir()
 	}
 	if c.ReadyTimeout == 0 {
 		c.ReadyTimeout = defaultReadyTimeout
@@ -209,26 +218,23 @@ func (c Config) zoneOf(i int) string {
 
 func hostname(i int) string { return "node" + strconv.Itoa(i) }
 
-func netnsName(i int) string { return NetnsPrefix + strconv.Itoa(i) }
-
-func vethName(i int) string { return VethPrefix + strconv.Itoa(i) }
-
 func nodeDir(dir string, i int) string { return filepath.Join(dir, hostname(i)) }
 
 func socketPath(dir string, i int) string { return filepath.Join(nodeDir(dir, i), "docker.sock") }
 
-// bridgeAddr is the bridge's own address.
-func bridgeAddr() netip.Addr { return subnet.Addr().Next() }
+// NodeAddr is node i's address on instance 0's bridge, known before the lab is up (for
+// certificates and listeners in DaemonArgs); Config.NodeAddr answers for any instance.
+func NodeAddr(i int) string { return instance(0).nodeAddr(i).String() }
 
-// nodeAddr is node i's address on the bridge.
-func nodeAddr(i int) netip.Addr {
-	a := subnet.Addr().As4()
-	a[3] = byte(10 + i)
-	return netip.AddrFrom4(a)
+// Mixed returns an Engines map for a lab of n nodes that alternates between the engine at root
+// and the host's: node1 (the first manager and initial leader) runs root iff leaderOnRoot, node2
+// the other one, and so on.
+func Mixed(n int, root string, leaderOnRoot bool) map[int]string {
+	m := map[int]string{}
+	for i := 1; i <= n; i++ {
+		if (i%2 == 1) == leaderOnRoot {
+			m[i] = root
+		}
+	}
+	return m
 }
-
-// NodeAddr is node i's address on the lab bridge, known before the lab is up (for
-// certificates and listeners in DaemonArgs).
-func NodeAddr(i int) string { return nodeAddr(i).String() }
-
-func withMask(a netip.Addr) string { return netip.PrefixFrom(a, subnet.Bits()).String() }

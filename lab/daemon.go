@@ -135,7 +135,8 @@ func (l *Lab) waitReady(ctx context.Context, n *Node) error {
 }
 
 // Kill sends SIGKILL to node i's init: dockerd and everything it started die at once and the
-// node's address stops answering, a real unreachable manager. Its data stays for Start.
+// node's address stops answering, a real unreachable manager. Its data stays for Start. A paused
+// node dies too: SIGKILL needs no SIGCONT.
 func (l *Lab) Kill(ctx context.Context, i int) error {
 	n, err := l.node(i)
 	if err != nil {
@@ -163,6 +164,10 @@ func (l *Lab) Start(ctx context.Context, i int) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.startLocked(ctx, n)
+}
+
+func (l *Lab) startLocked(ctx context.Context, n *Node) error {
 	if n.Running() {
 		return fmt.Errorf("starting %s: %w", n.Hostname, ErrNodeRunning)
 	}
@@ -221,7 +226,7 @@ func (l *Lab) Partition(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
-	if err := setLink(ctx, n.Index, false); err != nil {
+	if err := setLink(ctx, n, false); err != nil {
 		return err
 	}
 	l.log.Info("Partitioned node", "node", n.Hostname)
@@ -234,7 +239,7 @@ func (l *Lab) Heal(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
-	if err := setLink(ctx, n.Index, true); err != nil {
+	if err := setLink(ctx, n, true); err != nil {
 		return err
 	}
 	l.log.Info("Healed node", "node", n.Hostname)
@@ -256,8 +261,11 @@ func (l *Lab) Down(ctx context.Context) error {
 			continue
 		}
 		wg.Go(func() {
-			var err error
-			killed[i], err = stopProcess(n.PID(), l.cfg.StopTimeout)
+			// A paused node would not act on SIGTERM until the StopTimeout ran out.
+			err := contTree(n.PID())
+			if err == nil {
+				killed[i], err = stopProcess(n.PID(), l.cfg.StopTimeout)
+			}
 			if err != nil {
 				errs[i] = fmt.Errorf("stopping %s: %w", n.Hostname, err)
 			}
@@ -273,7 +281,7 @@ func (l *Lab) Down(ctx context.Context) error {
 		n.pid.Store(0)
 	}
 	stopped := time.Since(t0)
-	errs = append(errs, Cleanup(ctx, l.cfg.Dir, l.log))
+	errs = append(errs, CleanupInstance(ctx, l.cfg.Instance, l.cfg.Dir, l.log))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("tearing down lab: %w", err)
 	}

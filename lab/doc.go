@@ -12,27 +12,38 @@
 //	l.Kill(ctx, 2)             // node2 dies like a powered-off machine: an unreachable manager
 //	l.Start(ctx, 2)            // it boots again with its data and rejoins
 //	l.Partition(ctx, 3)        // node3 runs on but its link is down; Heal brings it back
+//	l.Pause(ctx, 2)            // node2 hangs (SIGSTOP, state kept); Resume lets it carry on
+//	l.Restart(ctx, 3)          // node3 reboots cleanly: SIGTERM, then Start
+//	l.Split(ctx, []int{1, 2}, []int{3}) // two islands; HealSplit joins them again
 //
 // The API:
 //   - Up(ctx, Config) (*Lab, error) builds a lab; ForTest(t, Config) *Lab does it for a test
 //     and registers Down with t.Cleanup. Load(dir, log) reattaches from another process (the
 //     swarmlab CLI) through Dir/lab.json. Down(ctx) tears down; Cleanup(ctx, dir, log) removes
-//     the leftovers of a run that never got to Down.
+//     the leftovers of a run that never got to Down (CleanupInstance for instance k).
 //   - Node(i) / Nodes(): Hostname, ID (swarm node ID), Addr, Zone, Socket, DockerHost(),
 //     Client(), PID(), Running(), LogPath().
-//   - Kill, Start, Partition, Heal act on one node; Leader finds the raft leader; BuildImage
+//   - Faults on one node: Kill (SIGKILL, a crash) and Start; Stop (SIGTERM, then SIGKILL after
+//     StopTimeout) and Restart (Stop, then Start); Pause and Resume (SIGSTOP/SIGCONT of every
+//     process of the node, containers included; Paused tells); Partition and Heal (its veth
+//     down and up). On the lab: Split(islands...) puts a blackhole route in each node's
+//     namespace for every address of the other islands (the islands must cover every node),
+//     HealSplit removes them all.
+//   - Leader finds the raft leader; BuildImage
 //     builds an image on nodes, which have no registry (use FROM scratch); Env prints shell
 //     exports; MemoryRSS sums the lab's resident memory.
 //
 // Config picks the node count, how many start as managers (node1..nodeM, joined one at a
 // time, each waited for until reachable; workers join in parallel), and the zones: round robin
 // over Zones, or per hostname with ZoneOf, set as the ZoneLabel ("az") node label. No zones
-// means no label, for tests where the operator assigns them.
+// means no label, for tests where the operator assigns them. Engines runs some nodes on another
+// engine (AllOn, or Mixed for alternate nodes with or without the initial leader).
 //
 // # Layout
 //
-// The bridge Bridge has 10.213.7.1/24; node N (hostname nodeN) lives in network namespace
-// stlabN behind veth stvethN with address 10.213.7.(10+N). Nothing routes out of the subnet.
+// The bridge Bridge (stbr0) has 10.213.7.1/24; node N (hostname nodeN) lives in network
+// namespace stlabN behind veth stvethN with address 10.213.7.(10+N). Nothing routes out of the
+// subnet. Config.NodeAddr (NodeAddr for instance 0) gives an address before the lab is up.
 // Its files are under Dir/nodeN: data (the data-root), etc (its /etc/docker), daemon.json,
 // dockerd.log and docker.sock, the API socket the host uses.
 //
@@ -56,11 +67,18 @@
 //   - --config-file points at an empty Dir/nodeN/daemon.json and /etc/docker is the node's own
 //     directory, so the host's docker configuration and engine key stay out of the lab.
 //
-// # One lab per host
+// # Several labs per host
 //
-// The bridge and namespace names are fixed, so Up first runs Cleanup, which removes any earlier
-// lab: processes in the lab's namespaces or running from Dir (SIGKILL), mounts under Dir, the
-// namespaces, veths, bridge and forward rule, and Dir itself if it carries the lab marker.
-// ForTest also holds a host-wide file lock for the test's lifetime so parallel test binaries
-// take turns.
+// Config.Instance (0..MaxInstance, swarmlab --instance or SWARMLAB_INSTANCE) picks one of the
+// labs that can run side by side. Instance 0 is the layout above with Dir DefaultDir; instance
+// k >= 1 has bridge stbr<k>, namespaces st<k>labN, veths st<k>vethN, subnet 10.213.(7+k).0/24,
+// Dir DefaultDir-<k> (InstanceDir) and its own forward rule. The names are chosen so that no
+// instance's pattern matches another's names.
+//
+// An instance's names are fixed, so Up first runs CleanupInstance, which removes any earlier lab
+// of the same instance: processes in its namespaces or running from Dir (SIGKILL), mounts under
+// Dir, its namespaces, veths, bridge and forward rule, and Dir itself if it carries the lab
+// marker. Other instances are left alone. ForTest also holds a host-wide file lock per instance
+// ($TMPDIR/swarmtopo-lab.lock for 0, swarmtopo-lab-<k>.lock for k) for the test's lifetime so
+// parallel test binaries using one instance take turns.
 package lab

@@ -3,17 +3,12 @@ package lab
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr/testr"
 )
-
-// lockPath serialises labs across test binaries: `go test ./...` runs packages in parallel and
-// there is one lab per host.
-var lockPath = filepath.Join(os.TempDir(), "swarmtopo-lab.lock")
 
 // ForTest brings a lab up for t and tears it down when t ends, even when it fails. A missing
 // prerequisite fails the test instead of skipping it: CI must notice a lab that cannot start.
@@ -27,7 +22,7 @@ func ForTest(t testing.TB, cfg Config) *Lab {
 	if cfg.Log.GetSink() == nil {
 		cfg.Log = testr.NewWithInterface(t, testr.Options{Verbosity: 1})
 	}
-	unlock := lockHost(t)
+	unlock := lockInstance(t, cfg.Instance)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	l, err := Up(ctx, cfg)
@@ -51,9 +46,11 @@ func ForTest(t testing.TB, cfg Config) *Lab {
 	return l
 }
 
-// lockHost takes the host-wide lab lock, waiting as long as the test may run.
-func lockHost(t testing.TB) (unlock func()) {
+// lockInstance takes the host-wide lock of one lab instance (see instance.lockPath), waiting as
+// long as the test may run; labs of other instances run meanwhile.
+func lockInstance(t testing.TB, inst int) (unlock func()) {
 	t.Helper()
+	lockPath := instance(inst).lockPath()
 	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		t.Fatalf("opening lab lock: %v", err)

@@ -44,6 +44,8 @@ type Node struct {
 	Socket string
 	// Netns is the name of the node's network namespace.
 	Netns string
+	// Veth is the name of the node's host-side veth (eth0 inside the namespace).
+	Veth string
 
 	pid    atomic.Int64  // host PID of the node's PID 1 (tini); 0 when not running
 	exited chan struct{} // closed when the process this Lab started is gone; nil if not ours
@@ -72,15 +74,17 @@ func (n *Node) Running() bool { pid := n.PID(); return pid > 0 && alive(pid) }
 
 func newLab(cfg Config) *Lab {
 	l := &Lab{cfg: cfg, log: cfg.Log}
+	k := instance(cfg.Instance)
 	for i := 1; i <= cfg.Nodes; i++ {
 		l.nodes = append(l.nodes, &Node{
 			Index:    i,
 			Hostname: hostname(i),
-			Addr:     nodeAddr(i).String(),
+			Addr:     k.nodeAddr(i).String(),
 			Zone:     cfg.zoneOf(i),
 			Dir:      nodeDir(cfg.Dir, i),
 			Socket:   socketPath(cfg.Dir, i),
-			Netns:    netnsName(i),
+			Netns:    k.netnsName(i),
+			Veth:     k.vethName(i),
 		})
 	}
 	return l
@@ -99,7 +103,7 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, err
 	}
 	start := time.Now()
-	if err := Cleanup(ctx, cfg.Dir, cfg.Log); err != nil {
+	if err := CleanupInstance(ctx, cfg.Instance, cfg.Dir, cfg.Log); err != nil {
 		return nil, fmt.Errorf("cleaning up leftovers: %w", err)
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
@@ -115,23 +119,24 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 		defer cancel()
 		return nil, errors.Join(err, l.Down(downCtx))
 	}
-	l.log.Info("Lab up", "nodes", cfg.Nodes, "managers", cfg.Managers, "dir", cfg.Dir, "took", time.Since(start).Round(time.Millisecond).String())
+	l.log.Info("Lab up", "nodes", cfg.Nodes, "managers", cfg.Managers, "instance", cfg.Instance, "dir", cfg.Dir, "took", time.Since(start).Round(time.Millisecond).String())
 	return l, nil
 }
 
 func (l *Lab) build(ctx context.Context) error {
 	t0 := time.Now()
-	if err := setupBridge(ctx); err != nil {
+	k := instance(l.cfg.Instance)
+	if err := setupBridge(ctx, k); err != nil {
 		return err
 	}
 	var idx []int
 	for _, n := range l.nodes {
 		idx = append(idx, n.Index)
 	}
-	if err := setupNodesNet(ctx, idx); err != nil {
+	if err := setupNodesNet(ctx, k, idx); err != nil {
 		return err
 	}
-	l.log.V(1).Info("Network ready", "bridge", Bridge, "took", time.Since(t0).Round(time.Millisecond).String())
+	l.log.V(1).Info("Network ready", "bridge", k.bridge(), "took", time.Since(t0).Round(time.Millisecond).String())
 
 	t0 = time.Now()
 	for _, n := range l.nodes {
@@ -190,6 +195,7 @@ func (l *Lab) Env() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "export DOCKER_HOST=%s\n", l.nodes[0].DockerHost())
 	fmt.Fprintf(&b, "export SWARMLAB_DIR=%s\n", l.cfg.Dir)
+	fmt.Fprintf(&b, "export SWARMLAB_INSTANCE=%d\n", l.cfg.Instance)
 	for _, n := range l.nodes {
 		fmt.Fprintf(&b, "export SWARMLAB_%s=%s\n", strings.ToUpper(n.Hostname), n.DockerHost())
 	}
@@ -199,7 +205,7 @@ func (l *Lab) Env() string {
 // MemoryRSS sums the resident memory of every process in the lab's namespaces (dockerd,
 // containerd, shims, host-network containers).
 func (l *Lab) MemoryRSS() int64 {
-	inodes := nsInodes()
+	inodes := nsInodes(instance(l.cfg.Instance))
 	var total int64
 	for _, p := range listProcs() {
 		if inodes[p.netns] && !p.gone() {

@@ -129,13 +129,13 @@ func testFiveNodes(t *testing.T) {
 		t.Fatalf("Down: %v", err)
 	}
 	t.Logf("TIMING down 5 nodes: %s", time.Since(t0).Round(time.Millisecond))
-	assertNothingLeft(t, l.Dir())
+	assertNothingLeft(t, l)
 }
 
 func testOverLeftovers(t *testing.T) {
 	ctx := context.Background()
 	cfg := Config{Nodes: 3, Managers: 1}
-	unlock := lockHost(t)
+	unlock := lockInstance(t, cfg.Instance)
 	first, err := Up(ctx, cfg)
 	if err != nil {
 		unlock()
@@ -184,7 +184,7 @@ func testSevenNodes(t *testing.T) {
 		t.Fatalf("Down: %v", err)
 	}
 	t.Logf("TIMING down 7 nodes: %s", time.Since(t0).Round(time.Millisecond))
-	assertNothingLeft(t, l.Dir())
+	assertNothingLeft(t, l)
 }
 
 func client1(t *testing.T, l *Lab) *client.Client {
@@ -248,15 +248,16 @@ func waitReachability(t *testing.T, observer *Node, id string, want swarm.Reacha
 	t.Fatalf("node %s never became %s as %s sees it (last: %s)", id, want, observer.Hostname, last)
 }
 
-func assertNothingLeft(t *testing.T, dir string) {
+func assertNothingLeft(t *testing.T, l *Lab) {
 	t.Helper()
-	if ns := labNetns(); len(ns) > 0 {
+	dir, k := l.Dir(), instance(l.Config().Instance)
+	if ns := labNetns(k); len(ns) > 0 {
 		t.Errorf("namespaces left: %v", ns)
 	}
-	if links := labLinks(); len(links) > 0 {
+	if links := labLinks(k); len(links) > 0 {
 		t.Errorf("links left: %v", links)
 	}
-	if ok, err := forwardRulePresent(context.Background()); err != nil || ok {
+	if ok, err := forwardRulePresent(context.Background(), k); err != nil || ok {
 		t.Errorf("forward rule left (%t) or unreadable: %v", ok, err)
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {

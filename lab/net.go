@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,37 +16,34 @@ import (
 // netnsDir is where `ip netns add` pins namespaces.
 const netnsDir = "/var/run/netns"
 
-// forwardRule lets bridged traffic between nodes pass when br_netfilter sends it through the
-// FORWARD chain, whose policy may be DROP (it is wherever a host docker ran).
-var forwardRule = []string{"FORWARD", "-i", Bridge, "-o", Bridge, "-j", "ACCEPT"}
-
 // setupBridge creates the bridge with its address and the forward rule, each only if missing.
-func setupBridge(ctx context.Context) error {
-	if !linkExists(Bridge) {
-		if _, err := run(ctx, "ip", "link", "add", Bridge, "type", "bridge"); err != nil {
+func setupBridge(ctx context.Context, k instance) error {
+	br := k.bridge()
+	if !linkExists(br) {
+		if _, err := run(ctx, "ip", "link", "add", br, "type", "bridge"); err != nil {
 			return fmt.Errorf("creating bridge: %w", err)
 		}
 	}
-	if _, err := run(ctx, "ip", "addr", "replace", withMask(bridgeAddr()), "dev", Bridge); err != nil {
+	if _, err := run(ctx, "ip", "addr", "replace", k.withMask(k.bridgeAddr()), "dev", br); err != nil {
 		return fmt.Errorf("addressing bridge: %w", err)
 	}
-	if _, err := run(ctx, "ip", "link", "set", Bridge, "up"); err != nil {
+	if _, err := run(ctx, "ip", "link", "set", br, "up"); err != nil {
 		return fmt.Errorf("bringing bridge up: %w", err)
 	}
-	ok, err := forwardRulePresent(ctx)
+	ok, err := forwardRulePresent(ctx, k)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		if _, err := run(ctx, "iptables", append([]string{"-I"}, forwardRule...)...); err != nil {
+		if _, err := run(ctx, "iptables", append([]string{"-I"}, k.forwardRule()...)...); err != nil {
 			return fmt.Errorf("adding forward rule: %w", err)
 		}
 	}
 	return nil
 }
 
-func forwardRulePresent(ctx context.Context) (bool, error) {
-	_, err := run(ctx, "iptables", append([]string{"-C"}, forwardRule...)...)
+func forwardRulePresent(ctx context.Context, k instance) (bool, error) {
+	_, err := run(ctx, "iptables", append([]string{"-C"}, k.forwardRule()...)...)
 	if err == nil {
 		return true, nil
 	}
@@ -60,29 +56,29 @@ func forwardRulePresent(ctx context.Context) (bool, error) {
 // setupNodesNet gives every node a namespace with lo up and eth0 on the bridge. It batches
 // the ip commands, one batch on the host and one per namespace run in parallel, because a
 // process start costs tens of milliseconds on small CI machines and this is 6 per node.
-func setupNodesNet(ctx context.Context, nodes []int) error {
+func setupNodesNet(ctx context.Context, k instance, nodes []int) error {
 	var host [][]string
 	for _, i := range nodes {
-		ns, veth := netnsName(i), vethName(i)
+		ns, veth := k.netnsName(i), k.vethName(i)
 		host = append(host,
 			[]string{"netns", "add", ns},
 			[]string{"link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns},
-			[]string{"link", "set", veth, "master", Bridge, "up"})
+			[]string{"link", "set", veth, "master", k.bridge(), "up"})
 	}
 	if err := ipBatch(ctx, "", false, host); err != nil {
 		return fmt.Errorf("setting up node links: %w", err)
 	}
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
-	for k, i := range nodes {
+	for j, i := range nodes {
 		wg.Go(func() {
-			err := ipBatch(ctx, netnsName(i), false, [][]string{
-				{"addr", "add", withMask(nodeAddr(i)), "dev", "eth0"},
+			err := ipBatch(ctx, k.netnsName(i), false, [][]string{
+				{"addr", "add", k.withMask(k.nodeAddr(i)), "dev", "eth0"},
 				{"link", "set", "eth0", "up"},
 				{"link", "set", "lo", "up"},
 			})
 			if err != nil {
-				errs[k] = fmt.Errorf("setting up network of %s: %w", hostname(i), err)
+				errs[j] = fmt.Errorf("setting up network of %s: %w", hostname(i), err)
 			}
 		})
 	}
@@ -120,14 +116,14 @@ func ipBatch(ctx context.Context, ns string, force bool, lines [][]string) error
 	return nil
 }
 
-// setLink brings node i's host-side veth up or down: down is a partition, the node keeps running.
-func setLink(ctx context.Context, i int, up bool) error {
+// setLink brings node n's host-side veth up or down: down is a partition, the node keeps running.
+func setLink(ctx context.Context, n *Node, up bool) error {
 	state := "down"
 	if up {
 		state = "up"
 	}
-	if _, err := run(ctx, "ip", "link", "set", vethName(i), state); err != nil {
-		return fmt.Errorf("setting link of %s %s: %w", hostname(i), state, err)
+	if _, err := run(ctx, "ip", "link", "set", n.Veth, state); err != nil {
+		return fmt.Errorf("setting link of %s %s: %w", n.Hostname, state, err)
 	}
 	return nil
 }
@@ -137,35 +133,32 @@ func linkExists(name string) bool {
 	return err == nil
 }
 
-var (
-	netnsPattern = regexp.MustCompile("^" + NetnsPrefix + `[0-9]+$`)
-	vethPattern  = regexp.MustCompile("^" + VethPrefix + `[0-9]+$`)
-)
-
-// labNetns lists the lab's pinned namespaces, whatever node count made them.
-func labNetns() []string {
+// labNetns lists the instance's pinned namespaces, whatever node count made them.
+func labNetns(k instance) []string {
+	pattern := k.netnsPattern()
 	entries, err := os.ReadDir(netnsDir)
 	if err != nil {
 		return nil
 	}
 	var names []string
 	for _, e := range entries {
-		if netnsPattern.MatchString(e.Name()) {
+		if pattern.MatchString(e.Name()) {
 			names = append(names, e.Name())
 		}
 	}
 	return names
 }
 
-// labLinks lists host links the lab owns: its veths and the bridge.
-func labLinks() []string {
+// labLinks lists host links the instance owns: its veths and the bridge.
+func labLinks(k instance) []string {
+	pattern := k.vethPattern()
 	entries, err := os.ReadDir("/sys/class/net")
 	if err != nil {
 		return nil
 	}
 	var names []string
 	for _, e := range entries {
-		if vethPattern.MatchString(e.Name()) || e.Name() == Bridge {
+		if pattern.MatchString(e.Name()) || e.Name() == k.bridge() {
 			names = append(names, e.Name())
 		}
 	}
