@@ -107,7 +107,7 @@ func TestChaosCampaign(t *testing.T) {
 			return
 		}
 		defer f.Close()
-		if err := chaos.WriteJSONL(f, []chaos.Result{r}); err != nil {
+		if err := chaos.WriteJSONL(f, r); err != nil {
 			t.Errorf("results file: %v", err)
 		}
 	}
@@ -252,6 +252,7 @@ func runFaults(t *testing.T, slot int, sc chaos.Scenario, withOperator bool) sce
 		human    []engineWrite
 		target   = sc.Target
 	)
+	busy := &busySet{nodes: map[string]bool{}}
 	var wg sync.WaitGroup
 	for fi, f := range sc.Faults {
 		if !withOperator && !chaosControlKind(f.Kind) {
@@ -262,16 +263,14 @@ func runFaults(t *testing.T, slot int, sc chaos.Scenario, withOperator bool) sce
 		rng := rand.New(rand.NewPCG(uint64(sc.Seed), uint64(sc.Index)<<16|uint64(fi)))
 		wg.Go(func() {
 			time.Sleep(time.Until(t0.Add(f.At)))
-			ex, hw, err := inject(ctx, t, l, ops, rng, f, file)
+			exs, hw, err := inject(ctx, t, l, ops, rng, busy, f, file)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				t.Logf("fault %s %s: %v", f.Kind, f.Target, err)
 				return
 			}
-			if ex.Kind != "" {
-				executed = append(executed, ex)
-			}
+			executed = append(executed, exs...)
 			human = append(human, hw...)
 			if f.Kind == "new-file" && f.NewTarget != nil {
 				target = *f.NewTarget
@@ -356,7 +355,10 @@ func runFaults(t *testing.T, slot int, sc chaos.Scenario, withOperator bool) sce
 			res.roleChanges++
 		}
 	}
-	res.roleBound = chaos.RoleBound(chaos.StartOf(sc), sc.Target, executed)
+	res.roleBound, err = chaos.RoleBound(sc.Start(), sc.Target, executed)
+	if err != nil {
+		t.Fatalf("role bound: %v", err)
+	}
 	if res.roleChanges > res.roleBound {
 		fail("%d role changes sent, more than the bound %d", res.roleChanges, res.roleBound)
 	}
@@ -407,19 +409,50 @@ func dockerCLI(n *lab.Node, args ...string) (string, error) {
 	return string(out), err
 }
 
-// resolve picks the node a fault hits, from the swarm as it is now.
-func resolve(l *lab.Lab, rng *rand.Rand, target chaos.Target) (*lab.Node, bool, error) {
+// busySet holds the nodes a fault is acting on, so that two faults do not pick one node.
+type busySet struct {
+	mu    sync.Mutex
+	nodes map[string]bool
+}
+
+func (b *busySet) take(h string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.nodes[h] {
+		return false
+	}
+	b.nodes[h] = true
+	return true
+}
+
+func (b *busySet) has(h string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.nodes[h]
+}
+
+func (b *busySet) release(h string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.nodes, h)
+}
+
+// resolve picks the node a fault hits, from the swarm as it is now, among the nodes no other
+// fault is acting on; the leader may be busy, and then the fault picks another node.
+func resolve(l *lab.Lab, rng *rand.Rand, busy *busySet, target chaos.Target) (*lab.Node, bool, error) {
 	views, err := tryListNodes(l)
 	if err != nil {
 		return nil, false, err
 	}
 	leader := leaderOf(views)
 	var managers, followers, workers []*lab.Node
+	var free []*lab.Node
 	for _, n := range l.Nodes() {
 		v, ok := views[n.Hostname]
-		if !ok {
+		if !ok || busy.has(n.Hostname) {
 			continue
 		}
+		free = append(free, n)
 		switch {
 		case v.manager && v.hostname == leader:
 			managers = append(managers, n)
@@ -432,7 +465,7 @@ func resolve(l *lab.Lab, rng *rand.Rand, target chaos.Target) (*lab.Node, bool, 
 	}
 	pick := func(ns []*lab.Node) *lab.Node { return ns[rng.IntN(len(ns))] }
 	byName := func(h string) *lab.Node {
-		for _, n := range l.Nodes() {
+		for _, n := range free {
 			if n.Hostname == h {
 				return n
 			}
@@ -453,27 +486,51 @@ func resolve(l *lab.Lab, rng *rand.Rand, target chaos.Target) (*lab.Node, bool, 
 			return pick(workers), false, nil
 		}
 	}
-	n := pick(l.Nodes())
+	if len(free) == 0 {
+		return nil, false, fmt.Errorf("every node is under another fault")
+	}
+	n := pick(free)
 	return n, views[n.Hostname].manager, nil
 }
 
 // inject runs one fault to its end: it strikes, lasts f.For, and is undone.
-func inject(ctx context.Context, t *testing.T, l *lab.Lab, ops []*operator, rng *rand.Rand, f chaos.Fault, file string) (chaos.Executed, []engineWrite, error) {
-	ex := chaos.Executed{Kind: f.Kind, For: f.For, Edit: f.Edit}
+func inject(ctx context.Context, t *testing.T, l *lab.Lab, ops []*operator, rng *rand.Rand, busy *busySet, f chaos.Fault, file string) ([]chaos.Executed, []engineWrite, error) {
 	switch f.Kind {
 	case "new-file":
 		if f.NewTarget == nil {
-			return ex, nil, fmt.Errorf("new-file without a target")
+			return nil, nil, fmt.Errorf("new-file without a target")
 		}
-		t.Logf("new topology file: %+v", *f.NewTarget)
-		return ex, nil, writeFileAtomic(file, f.NewTarget.YAML("chaos"))
+		t.Logf("new topology file: %s", f.NewTarget)
+		return []chaos.Executed{{Kind: f.Kind, NewTarget: f.NewTarget}}, nil, writeFileAtomic(file, f.NewTarget.YAML("chaos"))
 	case "split":
 		return injectSplit(ctx, t, l, rng, f)
 	}
-	n, wasManager, err := resolve(l, rng, f.Target)
-	if err != nil {
-		return ex, nil, err
+	ex, hw, err := injectNode(ctx, t, l, ops, rng, busy, f)
+	return []chaos.Executed{ex}, hw, err
+}
+
+// injectNode runs a fault that hits one node (or the operator instance on it).
+func injectNode(ctx context.Context, t *testing.T, l *lab.Lab, ops []*operator, rng *rand.Rand, busy *busySet, f chaos.Fault) (chaos.Executed, []engineWrite, error) {
+	ex := chaos.Executed{Kind: f.Kind, For: f.For, Edit: f.Edit}
+	if f.Kind == "human" {
+		return injectHuman(t, l, rng, f, ex)
 	}
+	var n *lab.Node
+	var wasManager bool
+	var err error
+	took := false
+	for range 10 {
+		if n, wasManager, err = resolve(l, rng, busy, f.Target); err != nil {
+			return ex, nil, err
+		}
+		if took = busy.take(n.Hostname); took {
+			break
+		}
+	}
+	if !took {
+		return ex, nil, fmt.Errorf("no free node for %s", f.Kind)
+	}
+	defer busy.release(n.Hostname)
 	ex.Hostname, ex.WasManager = n.Hostname, wasManager
 	t.Logf("fault %s on %s (manager %v) for %s", f.Kind, n.Hostname, wasManager, f.For)
 	switch f.Kind {
@@ -527,8 +584,6 @@ func inject(ctx context.Context, t *testing.T, l *lab.Lab, ops []*operator, rng 
 		time.Sleep(f.For)
 		o.start()
 		return ex, nil, nil
-	case "human":
-		return injectHuman(t, l, rng, f, ex)
 	}
 	return ex, nil, fmt.Errorf("unknown fault kind %q", f.Kind)
 }
@@ -543,11 +598,10 @@ func startNode(ctx context.Context, l *lab.Lab, i int) error {
 	return err
 }
 
-func injectSplit(ctx context.Context, t *testing.T, l *lab.Lab, rng *rand.Rand, f chaos.Fault) (chaos.Executed, []engineWrite, error) {
-	ex := chaos.Executed{Kind: f.Kind, For: f.For}
+func injectSplit(ctx context.Context, t *testing.T, l *lab.Lab, rng *rand.Rand, f chaos.Fault) ([]chaos.Executed, []engineWrite, error) {
 	views, err := tryListNodes(l)
 	if err != nil {
-		return ex, nil, err
+		return nil, nil, err
 	}
 	var managers, workers []int
 	for _, n := range l.Nodes() {
@@ -573,19 +627,18 @@ func injectSplit(ctx context.Context, t *testing.T, l *lab.Lab, rng *rand.Rand, 
 		}
 	}
 	if len(minority) == 0 || len(majority) == 0 {
-		return ex, nil, fmt.Errorf("split: %d managers and %d workers make no two islands", len(managers), len(workers))
+		return nil, nil, fmt.Errorf("split: %d managers and %d workers make no two islands", len(managers), len(workers))
 	}
-	var names []string
+	var exs []chaos.Executed
 	for _, i := range minority[:k] {
-		names = append(names, l.Node(i).Hostname)
+		exs = append(exs, chaos.Executed{Kind: f.Kind, For: f.For, Hostname: l.Node(i).Hostname, WasManager: true})
 	}
-	ex.Hostname, ex.WasManager = strings.Join(names, ","), k > 0
 	t.Logf("split: minority %v, majority %v for %s", minority, majority, f.For)
 	if err := l.Split(ctx, minority, majority); err != nil {
-		return ex, nil, err
+		return nil, nil, err
 	}
 	time.Sleep(f.For)
-	return ex, nil, l.HealSplit(ctx)
+	return exs, nil, l.HealSplit(ctx)
 }
 
 func injectHuman(t *testing.T, l *lab.Lab, rng *rand.Rand, f chaos.Fault, ex chaos.Executed) (chaos.Executed, []engineWrite, error) {
