@@ -316,8 +316,9 @@ func twoActorSeconds(writes []engineWrite, human []engineWrite) (int, []string) 
 
 // unsafeSteps returns the role changes sent while the swarm had quorum that, applied to the
 // last watcher sample before them, leave fewer reachable members than a quorum: a promotion
-// counts as a member not reachable yet, a demotion of a reachable manager as one reachable
-// member fewer.
+// counts as a member not reachable yet (raft counts it before it has caught up), a demotion of
+// a reachable manager as one reachable member fewer. Growing a single manager always depends
+// on the newcomer and is not counted.
 func unsafeSteps(steps []sentStep, all []sample) []string {
 	var out []string
 	for _, st := range steps {
@@ -348,6 +349,9 @@ func unsafeSteps(steps []sentStep, all []sample) []string {
 		switch st.action {
 		case "promote":
 			if !before.members[st.hostname] {
+				if m == 1 {
+					continue
+				}
 				m++
 			}
 		case "demote":

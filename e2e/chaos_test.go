@@ -681,9 +681,9 @@ func injectHuman(t *testing.T, l *lab.Lab, rng *rand.Rand, f chaos.Fault, ex cha
 		}
 	case "availability":
 		avail := []string{"drain", "pause", "active"}[rng.IntN(3)]
-		args = []string{"node", "update", "--availability", avail, l.Node(1+rng.IntN(len(l.Nodes()))).Hostname}
+		args = []string{"node", "update", "--availability", avail, l.Node(1 + rng.IntN(len(l.Nodes()))).Hostname}
 	default:
-		args = []string{"node", "update", "--label-add", fmt.Sprintf("chaos%d=yes", rng.IntN(100)), l.Node(1+rng.IntN(len(l.Nodes()))).Hostname}
+		args = []string{"node", "update", "--label-add", fmt.Sprintf("chaos%d=yes", rng.IntN(100)), l.Node(1 + rng.IntN(len(l.Nodes()))).Hostname}
 	}
 	if args == nil {
 		return ex, nil, fmt.Errorf("human %s: no node to do it to", f.Edit)

@@ -66,7 +66,8 @@ func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Ste
 		s := []Step{{Action: ActionPromote, Node: n.ID, Hostname: n.Hostname, Zone: n.zone, Reason: tg.reasons[n.ID]}}
 		promotes = append(promotes, append(s, availStep(n)...))
 	}
-	for _, n := range demoteOrder(tg.demote, self) {
+	demoteNodes := demoteOrder(tg.demote, self)
+	for _, n := range demoteNodes {
 		s := []Step{{Action: ActionDemote, Node: n.ID, Hostname: n.Hostname, Zone: n.zone, Reason: tg.reasons[n.ID]}}
 		// A failed manager is down, or soon will be: the removal waits for that if need be.
 		if removeDown(n) || sp.Policy.RemoveDownNodes && (n.class == classFailed || n.class == classGrace) {
@@ -77,8 +78,19 @@ func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Ste
 		}
 		demotes = append(demotes, s)
 	}
-	// Promote before demote, and never more than one extra member at a time: promotes that grow
-	// the swarm first, then promote/demote pairs, then demotes that shrink it.
+	// Managers that do not count toward quorum go first: demoting one can only raise the fault
+	// tolerance, and while one is a member a promote makes the quorum depend on the newcomer
+	// joining (model.check). Then promote before demote, and never more than one extra member
+	// at a time: promotes that grow the swarm first, then promote/demote pairs, then demotes
+	// that shrink it.
+	// Their removal (removeDownNodes) can wait for swarm to show them down: it comes after the
+	// promotes, which need not wait for it.
+	var removals []Step
+	for len(demotes) > 0 && unreachableMember(demoteNodes[0]) {
+		steps = append(steps, demotes[0][0])
+		removals = append(removals, demotes[0][1:]...)
+		demotes, demoteNodes = demotes[1:], demoteNodes[1:]
+	}
 	extra := len(promotes) - len(demotes)
 	for ; extra > 0; extra-- {
 		steps = append(steps, promotes[0]...)
@@ -92,6 +104,7 @@ func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Ste
 	for _, d := range demotes {
 		steps = append(steps, d...)
 	}
+	steps = append(steps, removals...)
 
 	for _, n := range nodes {
 		if removable(n) {
@@ -100,6 +113,11 @@ func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Ste
 		}
 	}
 	return append(steps, last...)
+}
+
+// unreachableMember reports whether n is a manager that does not count toward quorum now.
+func unreachableMember(n *planNode) bool {
+	return n.Member && n.Reachability != ReachabilityReachable
 }
 
 // replacementsFirst orders promotes so that replacements of failed managers come first.

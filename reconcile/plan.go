@@ -209,7 +209,8 @@ func labelReason(lc *LabelChange) string {
 // keepQuorum drops demotes that would take the fault tolerance below what the swarm has now
 // or what the file asks for: a target can count unreachable managers still inside their grace
 // period, and the count is not worth a step closer to losing quorum. The dropped node stays a
-// manager until a later pass finds the demote safe.
+// manager until a later pass finds the demote safe. It also drops promotes that would leave the
+// quorum depending on the newcomer beside an unreachable manager still waited for (model.check).
 // start is Settle(s.Nodes) and index indexOf(start). It filters steps in place, and returns
 // them with the model once they are all played.
 func keepQuorum(steps []Step, s *Snapshot, start []Node, index map[string]int, sp *spec.Spec, warn func(string, ...any)) ([]Step, *model) {
@@ -222,7 +223,23 @@ func keepQuorum(steps []Step, s *Snapshot, start []Node, index map[string]int, s
 	out := steps[:0]
 	for _, st := range steps {
 		if kept[st.Node] {
-			continue // what follows a dropped demote: its availability or removal
+			continue // what follows a dropped demote or promote: its availability or removal
+		}
+		if st.Action == ActionPromote {
+			if err := cur.check(st, guide); errors.Is(err, ErrQuorumLost) {
+				r := cur.raft
+				warn("the promotion of %s waits: with %d of %d managers reachable, the quorum would depend on it until it joins raft; it goes once the unreachable managers are back or replaced",
+					st.Hostname, r.reachable, r.members)
+				kept[st.Node] = true
+				// It stays a worker for now, so it gets the workers' availability.
+				if want := sp.Workers.Availability; want != "" && cur.node(st.Node).Availability != want {
+					av := Step{Action: availabilityAction(want), Node: st.Node, Hostname: st.Hostname, Zone: st.Zone,
+						Reason: fmt.Sprintf("spec.workers.availability is %s", want)}
+					cur.apply(av)
+					out = append(out, av)
+				}
+				continue
+			}
 		}
 		if st.Action == ActionDemote {
 			if err := cur.check(st, guide); errors.Is(err, ErrQuorumLost) || errors.Is(err, ErrBelowFloor) {

@@ -35,7 +35,10 @@ func TestCheckStepRefusesUnsafeChanges(t *testing.T) {
 		{"even a label change is refused without quorum", snap(node("node1", "a", "M", "L"), node("node2", "b", "U"), node("node3", "c", "U")), Step{Action: ActionLabel, Node: "id-node1", Labels: &LabelChange{Add: map[string]string{"k": "v"}}}, 0, ErrQuorumLost},
 		{"demoting a node whose promotion has not joined raft is refused, as swarm does", snap(node("node1", "a", "M", "L"), node("node2", "b", "P")), Step{Action: ActionDemote, Node: "id-node2"}, 0, ErrNotEligible},
 		{"demoting an unreachable manager is allowed", three, Step{Action: ActionDemote, Node: "id-node3"}, 0, nil},
-		{"promoting a ready worker is allowed", three, Step{Action: ActionPromote, Node: "id-node4"}, 0, nil},
+		{"promoting beside an unreachable manager of three is refused: 2 of 4 would be reachable until it joins", three, Step{Action: ActionPromote, Node: "id-node4"}, 0, ErrQuorumLost},
+		{"promoting a ready worker is allowed", snap(node("node1", "a", "M", "L"), node("node2", "b", "M"), node("node3", "c", "M"), node("node4", "a")), Step{Action: ActionPromote, Node: "id-node4"}, 0, nil},
+		{"promoting beside an unreachable manager of five is allowed: 4 of 6 reachable is a quorum", snap(node("node1", "a", "M", "L"), node("node2", "b", "M"), node("node3", "c", "M"), node("node4", "a", "M"), node("node5", "b", "U"), node("node6", "c")), Step{Action: ActionPromote, Node: "id-node6"}, 0, nil},
+		{"growing a single manager is allowed: it always depends on the newcomer", snap(node("node1", "a", "M", "L"), node("node2", "b")), Step{Action: ActionPromote, Node: "id-node2"}, 0, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -200,6 +200,13 @@ func TestPropertyNoPlanLosesQuorumOrDipsBelowTheFloor(t *testing.T) {
 			if st.Action == ActionRemove && (target.Member || target.State != StateDown) {
 				t.Fatalf("step %d removes %s which is a member or not down", i+1, target.Hostname)
 			}
+			if st.Action == ActionPromote && !target.Member {
+				// Raft counts the newcomer at once; until it has joined, the members already
+				// reachable must hold a majority of the grown swarm (a single manager aside).
+				if m, r := quorumOf(nodes); m > 1 && r < (m+1)/2+1 {
+					t.Fatalf("step %d promotes %s while %d of %d managers are reachable: no quorum until it joins\nplan: %s", i+1, target.Hostname, r, m, stepList(p))
+				}
+			}
 			nodes = refApply(nodes, st)
 			if got := ft(nodes); got < floor {
 				t.Fatalf("after step %d (%s %s) fault tolerance is %d, floor %d\nplan: %s", i+1, st.Action, st.Hostname, got, floor, stepList(p))

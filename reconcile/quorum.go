@@ -107,7 +107,17 @@ func (m *model) check(st Step, floor int) error {
 		return nil
 	}
 	if !n.Member {
-		return nil // a promote: a new member cannot lower the fault tolerance
+		// A promote. Raft counts the new member toward the quorum as soon as it adds it, before
+		// the node has caught up, and for good if it cannot join (a worker that joined through
+		// a manager now away cannot, moby#34835). Until then only the members already
+		// reachable answer, and they must be a majority of the grown swarm: with one of three
+		// managers unreachable, a fourth member would leave 2 of 4. Growing a single manager
+		// always depends on the newcomer, and is allowed.
+		if before.members > 1 && before.reachable < Quorum(before.members+1) {
+			return fmt.Errorf("%w: promoting %s while %d of %d managers are reachable would leave the quorum depending on it until it joins raft",
+				ErrQuorumLost, n.Hostname, before.reachable, before.members)
+		}
+		return nil
 	}
 	after := before.after(st, n)
 	if after.ft() < 0 {

@@ -792,9 +792,17 @@ func (w *world) finish() {
 	for _, in := range insts {
 		in.crash()
 	}
-	// Let the stopped instances run out their stop grace on the virtual clock.
+	// Let the stopped instances run out their stop grace on the virtual clock. What the drain
+	// fires can still start an instance (a violation stops the run mid-pass): it crashes too.
 	for i := 0; i < 100000; i++ {
 		synctest.Wait()
+		w.mu.Lock()
+		late := w.insts[len(insts):]
+		insts = append(insts, late...)
+		w.mu.Unlock()
+		for _, in := range late {
+			in.crash()
+		}
 		if w.allDone(insts) {
 			break
 		}
@@ -1164,6 +1172,15 @@ func (w *world) checkRoleCall(in *instance, cur swarm.Node, to swarm.NodeRole) {
 	if ft(members, reachable) >= 0 && ft(am, ar) < 0 {
 		w.violate(InvUnsafeCall, fmt.Sprintf("instance %d makes %s a %s: %d of %d managers reachable once it settles",
 			in.ord, cur.Description.Hostname, to, ar, am))
+	}
+	// Raft counts a new member toward the quorum as soon as it adds it, before the node has
+	// caught up, and for good when it cannot join. Only the members already reachable then
+	// hold a majority, unless there is a single manager: growing it always depends on the
+	// newcomer.
+	if to == swarm.NodeRoleManager && cur.ManagerStatus == nil && ft(members, reachable) >= 0 &&
+		ft(members+1, reachable) < 0 && members > 1 {
+		w.violate(InvUnsafeCall, fmt.Sprintf("instance %d promotes %s while %d of %d managers are reachable: until it joins raft, quorum depends on it",
+			in.ord, cur.Description.Hostname, reachable, members))
 	}
 	w.excused[cur.ID] = len(others) == 0
 }
