@@ -109,6 +109,19 @@ func pollManagers(l *lab.Lab, pollers []int) sample {
 			}
 			continue
 		}
+		// A manager that has only just joined raft answers before it knows the member list:
+		// every node without ManagerStatus, every manager "pending". Its answer says nothing
+		// about membership (seen once in the fault campaign, on a mixed 20.10/26.1 swarm).
+		members := 0
+		for _, n := range a.nodes {
+			if n.ManagerStatus != nil {
+				members++
+			}
+		}
+		if members == 0 {
+			s.errs = append(s.errs, fmt.Sprintf("node%d: a node list without raft members", pollers[i]))
+			continue
+		}
 		s.ok = true
 		if p := pendingChanges(a.nodes); len(p) > len(s.pending) {
 			s.pending = p
