@@ -119,8 +119,8 @@ func TestChaosCampaign(t *testing.T) {
 				defer func() { slots <- slot }()
 				t.Logf("scenario %s on lab instance %d: %s", sc.ID(), slot, sc)
 				r := runScenario(t, slot, sc)
-				for _, f := range r.Failures {
-					t.Errorf("%s", f)
+				if len(r.Failures) > 0 && !t.Failed() {
+					t.Errorf("%s", strings.Join(r.Failures, "\n"))
 				}
 				t.Logf("RESULT %s converged=%v after-heal=%.1fs unsafe=%d two-actors=%d max-pending=%d role-changes=%d/%d",
 					r.ID, r.Converged, r.ConvergeAfterHeal.Seconds(), r.UnsafeSteps, r.TwoActors, r.MaxPending, r.RoleChanges, r.RoleBound)
@@ -174,6 +174,10 @@ func runScenario(t *testing.T, slot int, sc chaos.Scenario) chaos.Result {
 	var f scenarioRun
 	t.Run("operator", func(t *testing.T) {
 		f = runFaults(t, slot, sc, true)
+		// Failed here, while the lab is up, so that its teardown prints every engine's log.
+		for _, msg := range f.failures {
+			t.Errorf("%s", msg)
+		}
 	})
 	r.Operator = f.heal
 	if !changesBehaviour(sc) {

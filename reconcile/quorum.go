@@ -194,8 +194,9 @@ func StuckPromotion(n *Node) (reason, advice string) {
 }
 
 func pendingPromotionAdvice(hostname, id string) string {
-	return fmt.Sprintf("bring node %s back, and the manager it joined the swarm through, so that it joins raft "+
-		"(on Engine 20.10 it joins only through that manager); or, if the machine is lost, run "+
-		"`docker node rm --force %s` once it shows down, which ends the promotion (swarm removes a down node that is not "+
-		"in the raft member list), and rejoin the machine as a worker (`docker swarm join` with the worker token)", hostname, id)
+	return fmt.Sprintf("bring node %s back, and the manager it joined the swarm through, still a manager, so that it joins raft "+
+		"(on Engine 20.10 it joins only through that manager, and never once that one has been demoted or removed); "+
+		"otherwise run `docker node rm --force %s` once it shows down, which ends the promotion (swarm removes a down node that is not "+
+		"in the raft member list), and rejoin the machine through a current manager (on it `docker swarm leave --force`, "+
+		"then `docker swarm join` with the worker token and that manager's address)", hostname, id)
 }
