@@ -22,6 +22,11 @@ type Result struct {
 	// ConvergeAfterHeal is how long after HealBy it did, -1 when it did not.
 	Converged         bool          `json:"converged"`
 	ConvergeAfterHeal time.Duration `json:"convergeAfterHeal"`
+	// Held, when the swarm did not converge, is why only a human can finish: the engines
+	// themselves keep the file from being met (a promotion that can never join raft), the
+	// operator holds every other membership change and says what to do. The runner sets it
+	// only from what it checks on the swarm.
+	Held string `json:"held,omitempty"`
 	// UnsafeSteps counts the steps the operator sent after which quorum was lost.
 	UnsafeSteps int `json:"unsafeSteps"`
 	// TwoActors counts the seconds in which the engines logged node writes from two operator
@@ -49,12 +54,13 @@ type HealFigures struct {
 	HealChanges int `json:"healChanges"`
 }
 
-// OK reports whether the scenario kept every invariant: it converged, sent no unsafe step, had
+// OK reports whether the scenario kept every invariant: it converged (or was held for a human,
+// Held), sent no unsafe step, had
 // one operator instance acting at a time, no more than one membership change pending, and no
 // failure listed. Role changes over the bound do not fail it: the bound is approximate after a
 // new file, and Table shows them apart.
 func (r Result) OK() bool {
-	return r.Converged && r.UnsafeSteps == 0 && r.TwoActors == 0 && r.MaxPending <= 1 && len(r.Failures) == 0
+	return (r.Converged || r.Held != "") && r.UnsafeSteps == 0 && r.TwoActors == 0 && r.MaxPending <= 1 && len(r.Failures) == 0
 }
 
 // WriteJSONL writes one result per line.
@@ -94,7 +100,8 @@ func ReadJSONL(rd io.Reader) ([]Result, error) {
 // several kinds counts in each of their rows), then a total per engine and overall. Kinds and
 // engines come in Kinds and Engines order, others after them sorted.
 //
-// Columns: scenarios; how many converged and how many failed (not OK); the unsafe steps sent
+// Columns: scenarios; how many converged, how many were held for a human (Held) and how many
+// failed (not OK); the unsafe steps sent
 // and the seconds with two actors, summed; how many scenarios had more than one membership
 // change pending, and more role changes than their bound; the median and worst time to converge
 // after the heal, of those that converged; and the median time without a leader after the heal
@@ -123,19 +130,22 @@ func Table(results []Result) string {
 	engines = ordered(engines, Engines)
 
 	var b strings.Builder
-	b.WriteString("| fault | engine | scenarios | converged | failed | unsafe steps | two actors (s) | pending > 1 | roles over bound | converge after heal, median / worst (s) | leaderless after heal, control / operator (median s) |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| fault | engine | scenarios | converged | held for a human | failed | unsafe steps | two actors (s) | pending > 1 | roles over bound | converge after heal, median / worst (s) | leaderless after heal, control / operator (median s) |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	row := func(k key) {
 		rs := groups[k]
 		if len(rs) == 0 {
 			return
 		}
-		var conv, failed, unsafe, two, pending, over int
+		var conv, held, failed, unsafe, two, pending, over int
 		var after, control, operator []time.Duration
 		for _, r := range rs {
 			if r.Converged {
 				conv++
 				after = append(after, r.ConvergeAfterHeal)
+			}
+			if !r.Converged && r.Held != "" {
+				held++
 			}
 			if !r.OK() {
 				failed++
@@ -168,8 +178,8 @@ func Table(results []Result) string {
 		if engine == "all" {
 			engine = "**all**"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %d | %d | %s | %s |\n",
-			kind, engine, len(rs), conv, failed, unsafe, two, pending, over, heal, leaderless)
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %d | %d | %d | %s | %s |\n",
+			kind, engine, len(rs), conv, held, failed, unsafe, two, pending, over, heal, leaderless)
 	}
 	for _, k := range kinds {
 		for _, e := range engines {

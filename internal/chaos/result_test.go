@@ -22,7 +22,7 @@ func sampleResults() []Result {
 		{ID: "s1-i1", Engine: E261, Kinds: []Kind{KindKill, KindHuman}, Converged: true, ConvergeAfterHeal: s(5), RoleChanges: 5, RoleBound: 4},
 		{ID: "s1-i2", Engine: EMixed2010, Kinds: []Kind{KindPartition}, Converged: true, ConvergeAfterHeal: s(1.5), MaxPending: 1,
 			Control: &HealFigures{Leaderless: s(12), HealChanges: 0}, Operator: &HealFigures{Leaderless: s(2.5), HealChanges: 2}},
-		{ID: "s1-i3", Engine: EMixed261, Kinds: []Kind{KindSplit, KindNewFile}, Converged: false, ConvergeAfterHeal: -1, MaxPending: 2,
+		{ID: "s1-i3", Engine: EMixed261, Kinds: []Kind{KindSplit, KindNewFile}, Converged: false, ConvergeAfterHeal: -1, MaxPending: 2, Held: "stuck",
 			Failures: []string{"two membership changes pending at 14s"}},
 		{ID: "s1-i4", Engine: E2010, Kinds: []Kind{KindKill}, Converged: true, ConvergeAfterHeal: s(8.05), UnsafeSteps: 1},
 		{ID: "s1-i5", Engine: E2010, Kinds: []Kind{KindPause}, Converged: true, ConvergeAfterHeal: s(0.4), TwoActors: 3,
@@ -74,7 +74,7 @@ func TestTableRows(t *testing.T) {
 	if got := cell("kill", E2010, 2); got != "2" {
 		t.Errorf("kill/20.10 scenarios = %s, want 2", got)
 	}
-	if got := cell("kill", E2010, 9); got != "5.6 / 8.1" {
+	if got := cell("kill", E2010, 10); got != "5.6 / 8.1" {
 		t.Errorf("kill/20.10 converge after heal = %s, want 5.6 / 8.1", got)
 	}
 	// The scenario of two kinds counts in both rows.
@@ -82,17 +82,20 @@ func TestTableRows(t *testing.T) {
 		if got := cell(kind, E261, 2); got != "1" {
 			t.Errorf("%s/26.1 scenarios = %s, want 1 (s1-i1 has both kinds)", kind, got)
 		}
-		if got := cell(kind, E261, 8); got != "1" {
+		if got := cell(kind, E261, 9); got != "1" {
 			t.Errorf("%s/26.1 roles over bound = %s, want 1", kind, got)
 		}
 	}
-	if got := cell("pause", E2010, 10); got != "8.0 / 6.0" {
+	if got := cell("pause", E2010, 11); got != "8.0 / 6.0" {
 		t.Errorf("pause/20.10 leaderless = %s, want 8.0 / 6.0", got)
 	}
 	if got := cell("**all**", "**all**", 2); got != "8" {
 		t.Errorf("overall scenarios = %s, want 8", got)
 	}
-	if got := cell("**all**", "**all**", 4); got != "3" {
+	if got := cell("**all**", "**all**", 4); got != "1" {
+		t.Errorf("overall held for a human = %s, want 1", got)
+	}
+	if got := cell("**all**", "**all**", 5); got != "3" {
 		t.Errorf("overall failed = %s, want 3 (unsafe step, two actors, pending)", got)
 	}
 }
@@ -128,12 +131,16 @@ func TestResultOK(t *testing.T) {
 	if !good.OK() {
 		t.Error("a converged run with no broken invariant is not OK")
 	}
+	if held := (Result{ConvergeAfterHeal: -1, Held: "a promotion that can never join raft"}); !held.OK() {
+		t.Error("a run held for a human, with no broken invariant, is not OK")
+	}
 	for name, r := range map[string]Result{
 		"not converged": {ConvergeAfterHeal: -1},
 		"unsafe step":   {Converged: true, UnsafeSteps: 1},
 		"two actors":    {Converged: true, TwoActors: 1},
 		"pending":       {Converged: true, MaxPending: 2},
 		"failure":       {Converged: true, Failures: []string{"x"}},
+		"held, unsafe":  {Held: "x", UnsafeSteps: 1},
 	} {
 		if r.OK() {
 			t.Errorf("%s: OK", name)
