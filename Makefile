@@ -91,8 +91,8 @@ sim: ## Simulate the loop: N seeded fault schedules (default 10000) without -rac
 	  $(GO) test -count=1 -timeout 15m -run '^TestSimCampaign$$' -v ./controller/sim/ -schedules $(N) -first $(FIRST) | grep -v '^=== \|^    --- PASS'; \
 	fi
 
-e2e: need-root ## End-to-end tests on a real multi-node swarm lab (root, Linux; up to 60 min)
-	$(GO) test -tags e2e -count=1 -timeout 60m -v ./e2e/ ./lab/
+e2e: need-root ## End-to-end tests on real multi-node swarm labs, with the campaign's 36-scenario subset (root, Linux; up to 75 min)
+	$(GO) test -tags e2e -count=1 -timeout 75m -parallel 4 -v ./e2e/ ./lab/
 
 ENGINE ?=
 partition: need-root ## The partitioned-leader scenario with its control runs (ENGINE=20.10|26.1, default both; ~4.5 min a run)
