@@ -325,10 +325,13 @@ func unsafeSteps(steps []sentStep, all []sample) []string {
 		if !st.roleChange() {
 			continue
 		}
-		var before *sample
+		var before, after *sample
 		for i := range all {
 			if all[i].at.After(st.at) {
-				break
+				if all[i].ok && after == nil {
+					after = &all[i]
+				}
+				continue
 			}
 			if all[i].ok {
 				before = &all[i]
@@ -337,9 +340,12 @@ func unsafeSteps(steps []sentStep, all []sample) []string {
 		if before == nil {
 			continue
 		}
+		// The samples are 0.5 s apart and the operator looked in between: a member it saw
+		// reachable (a promotion that had just caught up) may still show unreachable in the
+		// sample before. Each member counts as reachable if either sample shows it so.
 		m, r := len(before.members), 0
 		for h := range before.members {
-			if before.reach[h] {
+			if before.reach[h] || (after != nil && after.reach[h]) {
 				r++
 			}
 		}
@@ -357,7 +363,7 @@ func unsafeSteps(steps []sentStep, all []sample) []string {
 		case "demote":
 			if before.members[st.hostname] {
 				m--
-				if before.reach[st.hostname] {
+				if before.reach[st.hostname] || (after != nil && after.reach[st.hostname]) {
 					r--
 				}
 			}
