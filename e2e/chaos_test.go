@@ -530,8 +530,7 @@ func resolve(l *lab.Lab, rng *rand.Rand, busy *busySet, target chaos.Target) (*l
 		return nil, false, err
 	}
 	leader := leaderOf(views)
-	var managers, followers, workers []*lab.Node
-	var free []*lab.Node
+	var free, followers, workers []*lab.Node
 	for _, n := range l.Nodes() {
 		v, ok := views[n.Hostname]
 		if !ok || busy.has(n.Hostname) {
@@ -539,12 +538,9 @@ func resolve(l *lab.Lab, rng *rand.Rand, busy *busySet, target chaos.Target) (*l
 		}
 		free = append(free, n)
 		switch {
-		case v.manager && v.hostname == leader:
-			managers = append(managers, n)
-		case v.manager:
-			managers = append(managers, n)
+		case v.manager && v.hostname != leader:
 			followers = append(followers, n)
-		default:
+		case !v.manager:
 			workers = append(workers, n)
 		}
 	}
