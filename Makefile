@@ -107,7 +107,7 @@ RESULTS ?=
 chaos: need-root ## Fault campaign: N seeded scenarios from FIRST (ENGINE=20.10|26.1|mixed|all, PARALLEL labs at once, RESULTS=file.jsonl)
 	./hack/engine-26.1.sh
 	CHAOS_SEED=$(or $(SEED),1) CHAOS_N=$(call given,N,12) CHAOS_FIRST=$(call given,FIRST,0) CHAOS_ENGINE=$(or $(ENGINE),all) \
-	CHAOS_PARALLEL=$(PARALLEL) CHAOS_RESULTS=$(abspath $(RESULTS)) \
+	CHAOS_PARALLEL=$(PARALLEL) CHAOS_RETRY=0 CHAOS_RESULTS=$(abspath $(RESULTS)) \
 	$(GO) test -tags e2e -count=1 -timeout 600m -parallel $(PARALLEL) -v -run 'TestChaosCampaign' ./e2e/
 
 lab-up: need-root ## Start a swarm lab (LABFLAGS are passed to swarmlab up)

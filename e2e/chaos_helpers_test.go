@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -397,4 +398,45 @@ func writeFileAtomic(path, body string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// operatorPending is the most of the operator's own membership changes the engines showed
+// pending at once, and when: a change counts from its send until a sample after it no longer
+// shows it pending (once seen pending, or 2 s after the send, in case the sample came before
+// swarm stored it). A change swarm shows pending again after it completed, or a human's, is not
+// the operator's: it could not have held it back. This is the simulator's invariant, read off
+// the real engines.
+func operatorPending(steps []sentStep, all []sample) (int, string) {
+	type live struct {
+		sent time.Time
+		seen bool
+	}
+	open := map[string]*live{} // "promote node4" -> the change in flight
+	most, at := 0, ""
+	i := 0
+	for _, s := range all {
+		for ; i < len(steps) && !steps[i].at.After(s.at); i++ {
+			if steps[i].roleChange() {
+				open[steps[i].action+" "+steps[i].hostname] = &live{sent: steps[i].at}
+			}
+		}
+		if !s.ok {
+			continue
+		}
+		var now []string
+		for change, l := range open {
+			switch {
+			case slices.Contains(s.pending, change):
+				l.seen = true
+				now = append(now, change)
+			case l.seen || s.at.Sub(l.sent) > 2*time.Second:
+				delete(open, change)
+			}
+		}
+		if len(now) > most {
+			sort.Strings(now)
+			most, at = len(now), fmt.Sprintf("%s: %v; managers %s", s.at.Format("15:04:05.0"), now, s.managerList())
+		}
+	}
+	return most, at
 }
