@@ -196,6 +196,7 @@ type Controller struct {
 	mu               sync.Mutex
 	unreachableSince map[string]time.Time
 	inFlightSince    map[string]time.Time
+	leftUnreachable  map[string]time.Time
 
 	// mem is what one pass leaves for the next; only remember writes it.
 	mem memory
@@ -215,6 +216,7 @@ func New(o Options) *Controller {
 		planner:          o.Planner,
 		unreachableSince: map[string]time.Time{},
 		inFlightSince:    map[string]time.Time{},
+		leftUnreachable:  map[string]time.Time{},
 	}
 	if c.planner == nil {
 		c.planner = reconcile.Compute

@@ -111,8 +111,9 @@ func (c *Controller) stamped(s reconcile.Snapshot, err error) (reconcile.Snapsho
 }
 
 // stamp writes into the snapshot when this process first saw each manager unreachable or down
-// (the planner's grace period runs from there) and each role change in flight (for the plan
-// and /status to say since when). It lives in memory only: after a restart the clocks start
+// (the planner's grace period runs from there), each role change in flight (for the plan and
+// /status to say since when), and when such a manager left the member list (it is not
+// promoted back at once). It lives in memory only: after a restart the clocks start
 // again, which delays a replacement rather than hurrying it.
 func (c *Controller) stamp(s *reconcile.Snapshot) {
 	if s.ClusterError != "" {
@@ -123,11 +124,20 @@ func (c *Controller) stamp(s *reconcile.Snapshot) {
 	defer c.mu.Unlock()
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
+		_, wasUnhealthy := c.unreachableSince[n.ID]
+		switch {
+		case wasUnhealthy && !n.Member:
+			c.leftUnreachable[n.ID] = s.Time
+		case n.Member:
+			delete(c.leftUnreachable, n.ID)
+		}
+		n.LeftUnreachableAt = c.leftUnreachable[n.ID]
 		n.UnreachableSince = since(c.unreachableSince, n.ID, unhealthyManager(n), s.Time)
 		n.InFlightSince = since(c.inFlightSince, n.ID, reconcile.RoleInFlight(n), s.Time)
 	}
 	forgetGone(c.unreachableSince, s.Nodes)
 	forgetGone(c.inFlightSince, s.Nodes)
+	forgetGone(c.leftUnreachable, s.Nodes)
 }
 
 // since returns when id was first seen in a state (now if it is new), or zero and forgets it

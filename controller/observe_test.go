@@ -153,3 +153,64 @@ func TestStepLogsCarryTheStepsFacts(t *testing.T) {
 		t.Errorf("node1 not drained")
 	}
 }
+
+func TestLeftUnreachableAtIsWhenAnUnreachableManagerLeftTheMembers(t *testing.T) {
+	s := cluster(4, 3)
+	clk := fakeswarm.NewClock(epoch)
+	var seen []reconcile.Snapshot
+	spy := func(_ *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) {
+		seen = append(seen, snap)
+		return &reconcile.Plan{Time: snap.Time}, nil
+	}
+	c, _ := newController(t, s, spy, controller.Options{Clock: clk})
+	node3 := s.ID("node3")
+	left := func() time.Time {
+		for _, n := range seen[len(seen)-1].Nodes {
+			if n.ID == node3 {
+				return n.LeftUnreachableAt
+			}
+		}
+		t.Fatalf("node3 missing")
+		return time.Time{}
+	}
+	pass := func() {
+		t.Helper()
+		if _, err := c.Reconcile(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Kill(node3)
+	clk.Advance(time.Minute)
+	pass()
+	if !left().IsZero() {
+		t.Fatalf("an unreachable manager still in the member list has LeftUnreachableAt %s", left())
+	}
+	// A human demotes it (the operator would have replaced it the same way).
+	n3, _ := s.Node(node3)
+	sp := n3.Spec
+	sp.Role = swarm.NodeRoleWorker
+	if err := s.NodeUpdate(context.Background(), node3, n3.Version, sp); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if n, _ := s.Node(node3); n.ManagerStatus == nil {
+			break
+		}
+		_, _ = s.NodeList(context.Background(), swarm.NodeListOptions{})
+	}
+	if n, _ := s.Node(node3); n.ManagerStatus != nil {
+		t.Fatalf("the fake did not complete the demotion of a dead manager")
+	}
+	clk.Advance(time.Second)
+	pass()
+	if got := left(); !got.Equal(clk.Now()) {
+		t.Fatalf("LeftUnreachableAt = %s, want the pass that saw it leave: %s", got, clk.Now())
+	}
+	first := clk.Now()
+	s.Revive(node3)
+	clk.Advance(time.Minute)
+	pass()
+	if got := left(); !got.Equal(first) {
+		t.Errorf("LeftUnreachableAt once it is back as a worker = %s, want %s", got, first)
+	}
+}

@@ -135,3 +135,23 @@ func TestAmongEquallyCheapTargetsReachableManagersAreKeptOverUnreachableOnes(t *
 		t.Errorf("managers after the plan = %s, want a:n06 c:n02", got)
 	}
 }
+
+// A manager replaced because it was unreachable shows ready again as soon as its daemon is back,
+// often before it has rejoined raft. Promoting it back at once is two role changes for nothing
+// and a promotion that can hang (found by the lab's fault campaign, scenario s1-i148: node1
+// demoted at +41.0 s, promoted again at +41.4 s, pending for 46 s).
+func TestAManagerReplacedWhileUnreachableIsNotPromotedBackAtOnce(t *testing.T) {
+	left := node("node1", "a")
+	left.LeftUnreachableAt = t0.Add(-2 * time.Second)
+	s := snap(left, node("node2", "b", "M", "L"), node("node3", "c", "M"), node("node4", "a"))
+	p := mustPlan(t, topo(3), s)
+	if got := stepList(p); got != "promote node4" {
+		t.Fatalf("steps = %s; want node4 promoted, not node1 back", got)
+	}
+	// Once the grace period has passed it is a spare like any other.
+	s.Time = t0.Add(10 * time.Minute)
+	p = mustPlan(t, topo(3), s)
+	if got := stepList(p); got != "promote node1" {
+		t.Fatalf("steps after the grace period = %s; want promote node1", got)
+	}
+}

@@ -30,6 +30,9 @@ type planNode struct {
 	// labelChange is the node's label step, nil without one; see label.
 	labelChange *LabelChange
 	class       class
+	// cooling: it left the managers unreachable less than replaceUnreachableAfter ago
+	// (Node.LeftUnreachableAt), so it is not promoted back yet.
+	cooling bool
 }
 
 // seatHolder reports whether the node counts toward the current manager set.
@@ -122,6 +125,11 @@ func eligible(sp *spec.Spec, nodes []*planNode, zoned bool) eligibility {
 		case classPromoting, classWorker, classDemoting:
 			if n.State != StateReady {
 				el.why[n.idx] = fmt.Sprintf("it is %s", n.State)
+				continue
+			}
+			if n.class == classWorker && n.cooling {
+				el.why[n.idx] = fmt.Sprintf("it left the managers unreachable at %s and is not promoted back within spec.policy.replaceUnreachableAfter",
+					n.LeftUnreachableAt.UTC().Format("15:04:05"))
 				continue
 			}
 		}

@@ -91,7 +91,8 @@ func planNodes(s *Snapshot, sp *spec.Spec) []*planNode {
 	pns := make([]planNode, len(s.Nodes))
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
-		pns[i] = planNode{Node: n, class: classify(n, s, sp.Policy.ReplaceUnreachableAfter)}
+		pns[i] = planNode{Node: n, class: classify(n, s, sp.Policy.ReplaceUnreachableAfter),
+			cooling: !n.LeftUnreachableAt.IsZero() && s.Time.Sub(n.LeftUnreachableAt) < sp.Policy.ReplaceUnreachableAfter.Duration}
 		nodes[i] = &pns[i]
 	}
 	slices.SortStableFunc(nodes, func(a, b *planNode) int {

@@ -61,6 +61,12 @@ type Node struct {
 	// role and raft membership disagreeing). Zero means unknown: a snapshot from a file, or a
 	// process that started since.
 	InFlightSince time.Time `json:"inFlightSince,omitzero"`
+	// LeftUnreachableAt is when the operator saw this node, a manager it had seen unreachable or
+	// down, leave the raft member list: it was replaced. Inside replaceUnreachableAfter of that
+	// the node is not promoted back: a daemon that has just restarted shows ready before it is
+	// well (a replacement at once would be two role changes for nothing, and a promotion that can
+	// hang while it rejoins). Zero means not seen.
+	LeftUnreachableAt time.Time `json:"leftUnreachableAt,omitzero"`
 }
 
 // Snapshot is everything the planner knows of the swarm at one moment.
