@@ -79,31 +79,41 @@ func TestObserveOnlyReads(t *testing.T) {
 	}
 }
 
-func TestUnreachableSinceIsWhenTheLoopFirstSawIt(t *testing.T) {
-	s := cluster(4, 3)
-	clk := fakeswarm.NewClock(epoch)
+// stampedPasses runs passes of a controller whose planner only records the snapshot, and
+// returns node3 as the last one saw it.
+func stampedPasses(t *testing.T, s *fakeswarm.Swarm, clk *fakeswarm.Clock) (pass func(), node3 func() reconcile.Node) {
 	var seen []reconcile.Snapshot
 	spy := func(_ *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) {
 		seen = append(seen, snap)
 		return &reconcile.Plan{Time: snap.Time}, nil
 	}
 	c, _ := newController(t, s, spy, controller.Options{Clock: clk})
-	node3 := s.ID("node3")
-	since := func() time.Time {
-		for _, n := range seen[len(seen)-1].Nodes {
-			if n.ID == node3 {
-				return n.UnreachableSince
-			}
-		}
-		t.Fatalf("node3 missing")
-		return time.Time{}
-	}
-	pass := func() {
+	id := s.ID("node3")
+	pass = func() {
 		t.Helper()
 		if _, err := c.Reconcile(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
+	node3 = func() reconcile.Node {
+		t.Helper()
+		for _, n := range seen[len(seen)-1].Nodes {
+			if n.ID == id {
+				return n
+			}
+		}
+		t.Fatalf("node3 missing")
+		return reconcile.Node{}
+	}
+	return pass, node3
+}
+
+func TestUnreachableSinceIsWhenTheLoopFirstSawIt(t *testing.T) {
+	s := cluster(4, 3)
+	clk := fakeswarm.NewClock(epoch)
+	pass, n3 := stampedPasses(t, s, clk)
+	node3 := s.ID("node3")
+	since := func() time.Time { return n3().UnreachableSince }
 	pass()
 	if !since().IsZero() {
 		t.Errorf("a reachable manager has UnreachableSince %s", since())
@@ -157,28 +167,9 @@ func TestStepLogsCarryTheStepsFacts(t *testing.T) {
 func TestLeftUnreachableAtIsWhenAnUnreachableManagerLeftTheMembers(t *testing.T) {
 	s := cluster(4, 3)
 	clk := fakeswarm.NewClock(epoch)
-	var seen []reconcile.Snapshot
-	spy := func(_ *spec.SwarmTopology, snap reconcile.Snapshot) (*reconcile.Plan, error) {
-		seen = append(seen, snap)
-		return &reconcile.Plan{Time: snap.Time}, nil
-	}
-	c, _ := newController(t, s, spy, controller.Options{Clock: clk})
+	pass, n3 := stampedPasses(t, s, clk)
 	node3 := s.ID("node3")
-	left := func() time.Time {
-		for _, n := range seen[len(seen)-1].Nodes {
-			if n.ID == node3 {
-				return n.LeftUnreachableAt
-			}
-		}
-		t.Fatalf("node3 missing")
-		return time.Time{}
-	}
-	pass := func() {
-		t.Helper()
-		if _, err := c.Reconcile(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	left := func() time.Time { return n3().LeftUnreachableAt }
 	s.Kill(node3)
 	clk.Advance(time.Minute)
 	pass()
@@ -186,10 +177,10 @@ func TestLeftUnreachableAtIsWhenAnUnreachableManagerLeftTheMembers(t *testing.T)
 		t.Fatalf("an unreachable manager still in the member list has LeftUnreachableAt %s", left())
 	}
 	// A human demotes it (the operator would have replaced it the same way).
-	n3, _ := s.Node(node3)
-	sp := n3.Spec
+	cur, _ := s.Node(node3)
+	sp := cur.Spec
 	sp.Role = swarm.NodeRoleWorker
-	if err := s.NodeUpdate(context.Background(), node3, n3.Version, sp); err != nil {
+	if err := s.NodeUpdate(context.Background(), node3, cur.Version, sp); err != nil {
 		t.Fatal(err)
 	}
 	for range 20 {

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -188,7 +187,8 @@ type sentStep struct {
 
 func (s sentStep) roleChange() bool { return s.action == "promote" || s.action == "demote" }
 
-// startSwarmtopoAt is startSwarmtopo with an explicit DOCKER_HOST.
+// startSwarmtopoAt starts the binary in the background with DOCKER_HOST set to dockerHost; the
+// test stops it at cleanup and, when it failed, logs what it wrote.
 func startSwarmtopoAt(t *testing.T, dockerHost string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"--log-format", "json"}, args...)...)
@@ -221,6 +221,9 @@ func startSwarmtopoAt(t *testing.T, dockerHost string, args ...string) *process 
 	t.Cleanup(func() {
 		p.signal(syscall.SIGKILL)
 		<-p.done
+		if t.Failed() {
+			t.Logf("swarmtopo log:\n%s", p.log())
+		}
 	})
 	return p
 }
@@ -232,44 +235,20 @@ type engineWrite struct {
 	call string
 }
 
-var dockerdTime = regexp.MustCompile(`^time="([^"]+)"`)
-
 // engineWrites reads every node-changing request each engine logged since the marks, with the
 // engine's own timestamp.
 func engineWrites(l *lab.Lab, since map[string]int64) ([]engineWrite, error) {
 	var out []engineWrite
 	for _, n := range l.Nodes() {
-		f, err := os.Open(n.LogPath())
+		calls, err := loggedCalls(n.LogPath(), since[n.Hostname])
 		if err != nil {
 			return nil, err
 		}
-		if _, err := f.Seek(since[n.Hostname], io.SeekStart); err != nil {
-			f.Close()
-			return nil, err
+		for _, c := range calls {
+			if nodeWriteCall.MatchString(c.call) && !c.at.IsZero() {
+				out = append(out, engineWrite{at: c.at, host: n.Hostname, call: c.call})
+			}
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			i := strings.Index(line, `msg="Calling `)
-			if i < 0 {
-				continue
-			}
-			call := strings.TrimSuffix(line[i+len(`msg="Calling `):], `"`)
-			if !nodeWriteCall.MatchString(call) {
-				continue
-			}
-			m := dockerdTime.FindStringSubmatch(line)
-			if m == nil {
-				continue
-			}
-			at, err := time.Parse(time.RFC3339Nano, m[1])
-			if err != nil {
-				continue
-			}
-			out = append(out, engineWrite{at: at, host: n.Hostname, call: call})
-		}
-		f.Close()
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
 	return out, nil

@@ -3,10 +3,8 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -80,44 +78,11 @@ type process struct {
 	done   chan struct{}
 }
 
-// startSwarmtopo starts the binary in the background; the test stops it at cleanup.
+// startSwarmtopo starts the binary in the background against n's engine; the test stops it at
+// cleanup.
 func startSwarmtopo(t *testing.T, n *lab.Node, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"--log-format", "json"}, args...)...)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+n.DockerHost())
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(pipe)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Bytes()
-			var m map[string]any
-			p.mu.Lock()
-			p.stderr.Write(line)
-			p.stderr.WriteByte('\n')
-			if json.Unmarshal(line, &m) == nil {
-				p.lines = append(p.lines, m)
-			}
-			p.mu.Unlock()
-		}
-		_ = cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		p.signal(syscall.SIGKILL)
-		<-p.done
-		if t.Failed() {
-			t.Logf("swarmtopo log:\n%s", p.log())
-		}
-	})
-	return p
+	return startSwarmtopoAt(t, n.DockerHost(), args...)
 }
 
 func (p *process) signal(s os.Signal) { _ = p.cmd.Process.Signal(s) }

@@ -303,15 +303,39 @@ var nodeWriteCall = regexp.MustCompile(`^(POST /v[0-9.]+/nodes/[^/ ]+/update|DEL
 // apiCalls returns the requests n's engine logged from offset on that match re.
 func apiCalls(t *testing.T, n *lab.Node, offset int64, re *regexp.Regexp) []string {
 	t.Helper()
-	f, err := os.Open(n.LogPath())
+	calls, err := loggedCalls(n.LogPath(), offset)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var out []string
+	for _, c := range calls {
+		if re.MatchString(c.call) {
+			out = append(out, c.call)
+		}
+	}
+	return out
+}
+
+// loggedCall is one API request a dockerd logged in debug mode ("Calling METHOD URI"), with the
+// engine's own timestamp (zero if the line has none).
+type loggedCall struct {
+	at   time.Time
+	call string
+}
+
+var dockerdTime = regexp.MustCompile(`^time="([^"]+)"`)
+
+// loggedCalls reads the requests a dockerd log holds from offset on.
+func loggedCalls(path string, offset int64) ([]loggedCall, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
 	defer f.Close()
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	var out []string
+	var out []loggedCall
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -320,12 +344,13 @@ func apiCalls(t *testing.T, n *lab.Node, offset int64, re *regexp.Regexp) []stri
 		if i < 0 {
 			continue
 		}
-		call := strings.TrimSuffix(line[i+len(`msg="Calling `):], `"`)
-		if re.MatchString(call) {
-			out = append(out, call)
+		c := loggedCall{call: strings.TrimSuffix(line[i+len(`msg="Calling `):], `"`)}
+		if m := dockerdTime.FindStringSubmatch(line); m != nil {
+			c.at, _ = time.Parse(time.RFC3339Nano, m[1])
 		}
+		out = append(out, c)
 	}
-	return out
+	return out, sc.Err()
 }
 
 // logSize is where n's dockerd log stands now.

@@ -138,21 +138,14 @@ func (l *Lab) waitReady(ctx context.Context, n *Node) error {
 // node's address stops answering, a real unreachable manager. Its data stays for Start. A paused
 // node dies too: SIGKILL needs no SIGCONT.
 func (l *Lab) Kill(ctx context.Context, i int) error {
-	n, err := l.node(i)
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !n.Running() {
-		return fmt.Errorf("killing %s: %w", n.Hostname, ErrNodeStopped)
-	}
-	if err := killProcess(n.PID()); err != nil {
-		return fmt.Errorf("killing %s: %w", n.Hostname, err)
-	}
-	n.pid.Store(0)
-	l.log.Info("Killed node", "node", n.Hostname)
-	return l.saveState()
+	return l.onRunning(i, "killing", func(n *Node) error {
+		if err := killProcess(n.PID()); err != nil {
+			return err
+		}
+		n.pid.Store(0)
+		l.log.Info("Killed node", "node", n.Hostname)
+		return l.saveState()
+	})
 }
 
 // Start restarts node i's dockerd over its existing data, as after a reboot, and waits until

@@ -100,6 +100,18 @@ func (l *Lab) Paused(i int) bool {
 // keeps its memory, connections and data but answers nothing: to the others it looks like a
 // machine that hangs, and after Resume it carries on where it stopped, with timers long past.
 func (l *Lab) Pause(ctx context.Context, i int) error {
+	return l.onRunning(i, "pausing", func(n *Node) error {
+		if err := stopTree(n.PID()); err != nil {
+			return err
+		}
+		l.log.Info("Paused node", "node", n.Hostname, "processes", len(tree(n.PID())))
+		return nil
+	})
+}
+
+// onRunning looks node i up and, under the lab's lock, runs act on it if its daemon runs. Its
+// errors, and a node that does not run (ErrNodeStopped), name the node and what was being done.
+func (l *Lab) onRunning(i int, doing string, act func(n *Node) error) error {
 	n, err := l.node(i)
 	if err != nil {
 		return err
@@ -107,31 +119,23 @@ func (l *Lab) Pause(ctx context.Context, i int) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !n.Running() {
-		return fmt.Errorf("pausing %s: %w", n.Hostname, ErrNodeStopped)
+		return fmt.Errorf("%s %s: %w", doing, n.Hostname, ErrNodeStopped)
 	}
-	if err := stopTree(n.PID()); err != nil {
-		return fmt.Errorf("pausing %s: %w", n.Hostname, err)
+	if err := act(n); err != nil {
+		return fmt.Errorf("%s %s: %w", doing, n.Hostname, err)
 	}
-	l.log.Info("Paused node", "node", n.Hostname, "processes", len(tree(n.PID())))
 	return nil
 }
 
 // Resume sends SIGCONT to every process of node i, undoing Pause.
 func (l *Lab) Resume(ctx context.Context, i int) error {
-	n, err := l.node(i)
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !n.Running() {
-		return fmt.Errorf("resuming %s: %w", n.Hostname, ErrNodeStopped)
-	}
-	if err := contTree(n.PID()); err != nil {
-		return fmt.Errorf("resuming %s: %w", n.Hostname, err)
-	}
-	l.log.Info("Resumed node", "node", n.Hostname)
-	return nil
+	return l.onRunning(i, "resuming", func(n *Node) error {
+		if err := contTree(n.PID()); err != nil {
+			return err
+		}
+		l.log.Info("Resumed node", "node", n.Hostname)
+		return nil
+	})
 }
 
 // Stop shuts node i down gracefully, like a clean reboot's first half: SIGTERM to its init,
