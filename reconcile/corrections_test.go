@@ -155,3 +155,20 @@ func TestAManagerReplacedWhileUnreachableIsNotPromotedBackAtOnce(t *testing.T) {
 		t.Fatalf("steps after the grace period = %s; want promote node1", got)
 	}
 }
+
+// With one of five managers away, 4 of 6 members stay reachable while the replacement joins,
+// so it is promoted first and the away manager stays a member until then: on Engine 20.10 a
+// node that joined through it can join raft only while it is a manager (the partition
+// scenario: demoting node1 first left node7's promotion unable ever to complete).
+func TestWithOneOfFiveAwayTheReplacementIsPromotedFirst(t *testing.T) {
+	s := snap(node("node1", "a", "U"), node("node2", "b", "M", "L"), node("node3", "c", "M"),
+		node("node4", "a", "M"), node("node5", "b", "M"), node("node6", "c"), node("node7", "a"))
+	p := mustPlan(t, topo(5), s)
+	if got := stepList(p); !strings.HasPrefix(got, "promote node7, demote node1") {
+		t.Fatalf("steps = %s; want promote node7, demote node1", got)
+	}
+	three := snap(node("node1", "a", "U"), node("node2", "b", "M", "L"), node("node3", "c", "M"), node("node4", "a"))
+	if got := stepList(mustPlan(t, topo(3), three)); !strings.HasPrefix(got, "demote node1, promote node4") {
+		t.Fatalf("with one of three away, steps = %s; want demote node1, promote node4", got)
+	}
+}

@@ -78,18 +78,33 @@ func orderSteps(sp *spec.Spec, nodes []*planNode, tg *target, self string) []Ste
 		}
 		demotes = append(demotes, s)
 	}
-	// Managers that do not count toward quorum go first: demoting one can only raise the fault
-	// tolerance, and while one is a member a promote makes the quorum depend on the newcomer
-	// joining (model.check). Then promote before demote, and never more than one extra member
-	// at a time: promotes that grow the swarm first, then promote/demote pairs, then demotes
-	// that shrink it.
-	// Their removal (removeDownNodes) can wait for swarm to show them down: it comes after the
-	// promotes, which need not wait for it.
+	// A promote goes only while the reachable members are a majority of the grown swarm
+	// (model.check): until then, managers that do not count toward quorum and are to go are
+	// demoted first, which can only raise the fault tolerance. Otherwise the replacement goes
+	// first and the unreachable manager stays a member until then: on Engine 20.10 a node that
+	// joined through it can join raft only while it is a manager (moby#34835). Their removal
+	// (removeDownNodes) can wait for swarm to show them down: it comes after the promotes.
+	// Then promote before demote, and never more than one extra member at a time: promotes
+	// that grow the swarm first, then promote/demote pairs, then demotes that shrink it.
+	// Counted as the model counts them: with what is in flight settled (Settle).
+	members, reachable := 0, 0
+	for _, n := range nodes {
+		switch {
+		case n.class == classDemoting, n.class == classPromoting && PromotionStuck(n.Node):
+		case n.class == classPromoting || (n.Member && n.Reachability == ReachabilityReachable):
+			members++
+			reachable++
+		case n.Member:
+			members++
+		}
+	}
 	var removals []Step
-	for len(demotes) > 0 && unreachableMember(demoteNodes[0]) {
+	for len(promotes) > 0 && len(demotes) > 0 && unreachableMember(demoteNodes[0]) &&
+		members > 1 && reachable < Quorum(members+1) {
 		steps = append(steps, demotes[0][0])
 		removals = append(removals, demotes[0][1:]...)
 		demotes, demoteNodes = demotes[1:], demoteNodes[1:]
+		members--
 	}
 	extra := len(promotes) - len(demotes)
 	for ; extra > 0; extra-- {
