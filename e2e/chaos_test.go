@@ -466,8 +466,9 @@ func chaosControlKind(k chaos.Kind) bool {
 	return false
 }
 
-// longestUnreachable is the longest stretch of samples in which host was a member not
-// reachable.
+// longestUnreachable is the longest stretch in which host was a member not reachable: from the
+// first sample that showed it so to the first that no longer did (the operator, looking in
+// between, may have seen it away up to a sample longer than the samples themselves show).
 func longestUnreachable(all []sample, host string) time.Duration {
 	var longest time.Duration
 	var since time.Time
@@ -480,7 +481,8 @@ func longestUnreachable(all []sample, host string) time.Duration {
 				since = s.at
 			}
 			longest = max(longest, s.at.Sub(since))
-		} else {
+		} else if !since.IsZero() {
+			longest = max(longest, s.at.Sub(since))
 			since = time.Time{}
 		}
 	}
