@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/swarmtopo/swarmtopo/lab"
+	"github.com/swarmtopo/swarmtopo/reconcile"
 )
 
 // sockProxy stands between one operator instance and its node's Docker socket, so that a fault
@@ -185,7 +186,7 @@ type sentStep struct {
 	by               string
 }
 
-func (s sentStep) roleChange() bool { return s.action == "promote" || s.action == "demote" }
+func (s sentStep) roleChange() bool { return reconcile.Action(s.action).IsRoleChange() }
 
 // startSwarmtopoAt starts the binary in the background with DOCKER_HOST set to dockerHost; the
 // test stops it at cleanup and, when it failed, logs what it wrote.

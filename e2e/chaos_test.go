@@ -171,7 +171,7 @@ func labConfig(slot int, sc chaos.Scenario) lab.Config {
 func changesBehaviour(sc chaos.Scenario) bool {
 	for _, f := range sc.Faults {
 		switch f.Kind {
-		case "partition", "pause", "split":
+		case chaos.KindPartition, chaos.KindPause, chaos.KindSplit:
 			return true
 		}
 	}
@@ -304,7 +304,7 @@ func runFaults(t *testing.T, slot int, sc chaos.Scenario, withOperator bool) sce
 			}
 			executed = append(executed, exs...)
 			human = append(human, hw...)
-			if f.Kind == "new-file" && f.NewTarget != nil {
+			if f.Kind == chaos.KindNewFile && f.NewTarget != nil {
 				target = *f.NewTarget
 			}
 		})
@@ -463,7 +463,7 @@ func heldForHuman(l *lab.Lab, cfg lab.Config, file string) string {
 // swarm itself, not on the operator or through the docker CLI.
 func chaosControlKind(k chaos.Kind) bool {
 	switch k {
-	case "kill", "restart", "pause", "partition", "split":
+	case chaos.KindKill, chaos.KindRestart, chaos.KindPause, chaos.KindPartition, chaos.KindSplit:
 		return true
 	}
 	return false
@@ -581,15 +581,15 @@ func resolve(l *lab.Lab, rng *rand.Rand, busy *busySet, target chaos.Target) (*l
 		return nil
 	}
 	switch target {
-	case "leader", "acting":
+	case chaos.TargetLeader, chaos.TargetActing:
 		if n := byName(leader); n != nil {
 			return n, true, nil
 		}
-	case "follower":
+	case chaos.TargetFollower:
 		if len(followers) > 0 {
 			return pick(followers), true, nil
 		}
-	case "worker":
+	case chaos.TargetWorker:
 		if len(workers) > 0 {
 			return pick(workers), false, nil
 		}
@@ -604,13 +604,13 @@ func resolve(l *lab.Lab, rng *rand.Rand, busy *busySet, target chaos.Target) (*l
 // inject runs one fault to its end: it strikes, lasts f.For, and is undone.
 func inject(ctx context.Context, t *testing.T, l *lab.Lab, ops []*operator, rng *rand.Rand, busy *busySet, f chaos.Fault, file string) ([]chaos.Executed, []engineWrite, error) {
 	switch f.Kind {
-	case "new-file":
+	case chaos.KindNewFile:
 		if f.NewTarget == nil {
 			return nil, nil, fmt.Errorf("new-file without a target")
 		}
 		t.Logf("new topology file: %s", f.NewTarget)
 		return []chaos.Executed{{Kind: f.Kind, NewTarget: f.NewTarget}}, nil, writeFileAtomic(file, f.NewTarget.YAML("chaos"))
-	case "split":
+	case chaos.KindSplit:
 		return injectSplit(ctx, t, l, rng, f)
 	}
 	ex, hw, err := injectNode(ctx, t, l, ops, rng, busy, f)
@@ -620,7 +620,7 @@ func inject(ctx context.Context, t *testing.T, l *lab.Lab, ops []*operator, rng 
 // injectNode runs a fault that hits one node (or the operator instance on it).
 func injectNode(ctx context.Context, t *testing.T, l *lab.Lab, ops []*operator, rng *rand.Rand, busy *busySet, f chaos.Fault) (chaos.Executed, []engineWrite, error) {
 	ex := chaos.Executed{Kind: f.Kind, For: f.For, Edit: f.Edit}
-	if f.Kind == "human" {
+	if f.Kind == chaos.KindHuman {
 		return injectHuman(t, l, rng, f, ex)
 	}
 	var n *lab.Node
@@ -642,40 +642,40 @@ func injectNode(ctx context.Context, t *testing.T, l *lab.Lab, ops []*operator, 
 	ex.Hostname, ex.WasManager = n.Hostname, wasManager
 	t.Logf("fault %s on %s (manager %v) for %s", f.Kind, n.Hostname, wasManager, f.For)
 	switch f.Kind {
-	case "kill":
+	case chaos.KindKill:
 		if err := l.Kill(ctx, n.Index); err != nil {
 			return ex, nil, err
 		}
 		time.Sleep(f.For)
 		return ex, nil, startNode(ctx, l, n.Index)
-	case "restart":
+	case chaos.KindRestart:
 		if err := l.Stop(ctx, n.Index); err != nil {
 			return ex, nil, err
 		}
 		time.Sleep(f.For)
 		return ex, nil, startNode(ctx, l, n.Index)
-	case "pause":
+	case chaos.KindPause:
 		if err := l.Pause(ctx, n.Index); err != nil {
 			return ex, nil, err
 		}
 		time.Sleep(f.For)
 		return ex, nil, l.Resume(ctx, n.Index)
-	case "partition":
+	case chaos.KindPartition:
 		if err := l.Partition(ctx, n.Index); err != nil {
 			return ex, nil, err
 		}
 		time.Sleep(f.For)
 		return ex, nil, l.Heal(ctx, n.Index)
-	case "operator-kill", "socket":
+	case chaos.KindOperatorKill, chaos.KindSocket:
 		o := ops[n.Index-1]
 		ex.Hostname, ex.WasManager = "", false // the swarm's nodes are untouched
-		if f.Kind == "socket" {
+		if f.Kind == chaos.KindSocket {
 			o.proxy.down()
 			time.Sleep(f.For)
 			return ex, nil, o.proxy.up()
 		}
 		switch f.Moment {
-		case "after-send", "mid-settle":
+		case chaos.MomentAfterSend, chaos.MomentMidSettle:
 			// Wait for the instance's next step (up to the fault's length), then kill it
 			// right after the send or a moment into the settle.
 			seen := len(o.sent())
@@ -683,7 +683,7 @@ func injectNode(ctx context.Context, t *testing.T, l *lab.Lab, ops []*operator, 
 			for len(o.sent()) == seen && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
 			}
-			if f.Moment == "mid-settle" {
+			if f.Moment == chaos.MomentMidSettle {
 				time.Sleep(time.Second)
 			}
 		}
@@ -779,15 +779,15 @@ func injectHuman(t *testing.T, l *lab.Lab, rng *rand.Rand, f chaos.Fault, ex cha
 	}
 	var args []string
 	switch f.Edit {
-	case "promote":
+	case chaos.EditPromote:
 		if h := pick(workers); h != "" {
 			args = []string{"node", "promote", h}
 		}
-	case "demote":
+	case chaos.EditDemote:
 		if h := pick(managers); h != "" {
 			args = []string{"node", "demote", h}
 		}
-	case "availability":
+	case chaos.EditAvailability:
 		avail := []string{"drain", "pause", "active"}[rng.IntN(3)]
 		args = []string{"node", "update", "--availability", avail, l.Node(1 + rng.IntN(len(l.Nodes()))).Hostname}
 	default:

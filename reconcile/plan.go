@@ -219,6 +219,16 @@ func keepQuorum(steps []Step, s *Snapshot, start []Node, index map[string]int, s
 	guide := min(memberState(s.Nodes).ft(), memberState(start).ft(), FaultTolerance(count, count))
 	cur := newModelOf(start, index, false)
 	kept := map[string]bool{}
+	// stay gives the node of a dropped role change the availability of the role it keeps.
+	stay := func(out []Step, st Step, want spec.Availability, role string) []Step {
+		if want == "" || cur.node(st.Node).Availability == want {
+			return out
+		}
+		av := Step{Action: availabilityAction(want), Node: st.Node, Hostname: st.Hostname, Zone: st.Zone,
+			Reason: fmt.Sprintf("spec.%s.availability is %s", role, want)}
+		cur.apply(av)
+		return append(out, av)
+	}
 	// Each step gives at most one (a dropped demote gives its availability step instead), so
 	// out never overtakes the step being read.
 	out := steps[:0]
@@ -233,12 +243,7 @@ func keepQuorum(steps []Step, s *Snapshot, start []Node, index map[string]int, s
 					st.Hostname, r.reachable, r.members)
 				kept[st.Node] = true
 				// It stays a worker for now, so it gets the workers' availability.
-				if want := sp.Workers.Availability; want != "" && cur.node(st.Node).Availability != want {
-					av := Step{Action: availabilityAction(want), Node: st.Node, Hostname: st.Hostname, Zone: st.Zone,
-						Reason: fmt.Sprintf("spec.workers.availability is %s", want)}
-					cur.apply(av)
-					out = append(out, av)
-				}
+				out = stay(out, st, sp.Workers.Availability, "workers")
 				continue
 			}
 		}
@@ -249,12 +254,7 @@ func keepQuorum(steps []Step, s *Snapshot, start []Node, index map[string]int, s
 					st.Hostname, r.reachable-1, r.members-1, FaultTolerance(r.members-1, r.reachable-1), guide)
 				kept[st.Node] = true
 				// It stays a manager for now, so it gets the managers' availability.
-				if want := sp.Managers.Availability; want != "" && cur.node(st.Node).Availability != want {
-					av := Step{Action: availabilityAction(want), Node: st.Node, Hostname: st.Hostname, Zone: st.Zone,
-						Reason: fmt.Sprintf("spec.managers.availability is %s", want)}
-					cur.apply(av)
-					out = append(out, av)
-				}
+				out = stay(out, st, sp.Managers.Availability, "managers")
 				continue
 			}
 		}
