@@ -98,9 +98,15 @@ func pollManagers(l *lab.Lab, pollers []int) sample {
 		})
 	}
 	wg.Wait()
+	// A view is no newer than its answer: the sample is stamped when the last one came, so that
+	// a sample before a step shows nothing from after it.
+	s.at = time.Now()
 	// The view kept is the one with the most reachable managers (the majority's, not a
-	// partitioned node's stale one); pending is the most any answer showed.
-	best := -1
+	// partitioned node's stale one), and of those the leader's own: it applies a membership
+	// change first, a follower a moment later (seen in the fault campaign, s1-i17: a follower
+	// still listed a demoted manager after the leader, and the operator, had seen it leave).
+	// pending is the most any answer showed.
+	best, bestLeads := -1, false
 	for i, a := range answers {
 		if a.err != nil {
 			s.errs = append(s.errs, fmt.Sprintf("node%d: %v", pollers[i], a.err))
@@ -132,10 +138,16 @@ func pollManagers(l *lab.Lab, pollers []int) sample {
 				reachable++
 			}
 		}
-		if reachable <= best {
+		leads := false
+		for _, n := range a.nodes {
+			if ms := n.ManagerStatus; ms != nil && ms.Leader && n.Description.Hostname == l.Node(pollers[i]).Hostname {
+				leads = true
+			}
+		}
+		if reachable < best || reachable == best && (bestLeads || !leads) {
 			continue
 		}
-		best = reachable
+		best, bestLeads = reachable, leads
 		s.members, s.zones, s.reach, s.leader = map[string]bool{}, map[string]string{}, map[string]bool{}, ""
 		for _, n := range a.nodes {
 			h := n.Description.Hostname
