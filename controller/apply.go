@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/swarm"
@@ -128,6 +129,24 @@ func (a *stepRun) recheck(floor int) bool {
 		return true
 	}
 	fresh, err := a.c.observe(a.ctx)
+	for err == nil {
+		// A node that has just left raft can still join it again: wait until it holds its
+		// worker certificate (see Options.DemotionHold).
+		wait, who := a.c.demotionHold(fresh, st.Node)
+		if wait <= 0 {
+			break
+		}
+		a.log.Info("Waiting for a demoted node to take its worker certificate before the next membership change",
+			"demoted", who, "wait", wait.Round(100*time.Millisecond).String())
+		select {
+		case <-a.ctx.Done():
+		case <-a.c.o.Clock.After(wait):
+		}
+		if a.stopped() {
+			return false
+		}
+		fresh, err = a.c.observe(a.ctx)
+	}
 	if err != nil {
 		a.log.Error(err, "Could not re-check the step")
 		return a.end(ResultError, fmt.Errorf("re-observing before %s: %w", a.what(), err))

@@ -26,6 +26,15 @@ const (
 	// DefaultStopGrace is how long a step that was sent may still settle after a stop was
 	// asked for, so the log can say where it stands.
 	DefaultStopGrace = 10 * time.Second
+	// DefaultDemotionHold is how long after a node left raft by a demotion no other membership
+	// change is sent, counted while a leader is seen. The node keeps its manager certificate
+	// until a leader signs it a worker one: 5.7 to 10 s after the removal on the lab (swarm
+	// writes the worker role after the removal, and the node's renewal, refused once, retries
+	// within 10 s). A node still without one 32 s after the removal starts its manager again and
+	// joins raft anew (swarmkit#1991), so until then the demotion can come undone, a membership
+	// change of its own. The hold covers that window plus the ~10 s swarm takes to show a node
+	// that was cut off inside it as not ready (after which the hold runs again from its return).
+	DefaultDemotionHold = 20 * time.Second
 	// DefaultMaxBackoff caps the wait between failed passes.
 	DefaultMaxBackoff = time.Minute
 	// DefaultDrainTimeout bounds how long a drain waits, once the availability reads back, for
@@ -83,6 +92,10 @@ type Options struct {
 	StepTimeout time.Duration
 	// SettlePoll is the interval between looks while a step settles.
 	SettlePoll time.Duration
+	// DemotionHold is how long after a node left raft by a demotion the next membership change
+	// waits (DefaultDemotionHold). It runs from when this process saw the node leave or, for a
+	// node it first sees already out of raft, from the node's last update by swarm's clock.
+	DemotionHold time.Duration
 	// CallTimeout bounds every Docker call except the event stream; DefaultCallTimeout if zero.
 	CallTimeout time.Duration
 	// DrainTimeout bounds the wait for a drained node's tasks to move (ErrDrainTimeout).
@@ -171,6 +184,7 @@ func (o Options) Defaulted() Options {
 	def(&o.Resync, DefaultResync)
 	def(&o.StepTimeout, DefaultStepTimeout)
 	def(&o.SettlePoll, DefaultSettlePoll)
+	def(&o.DemotionHold, DefaultDemotionHold)
 	def(&o.CallTimeout, DefaultCallTimeout)
 	def(&o.StopGrace, DefaultStopGrace)
 	def(&o.MaxBackoff, DefaultMaxBackoff)
@@ -197,6 +211,14 @@ type Controller struct {
 	unreachableSince map[string]time.Time
 	inFlightSince    map[string]time.Time
 	leftUnreachable  map[string]time.Time
+	// lastRaft is each node's raft membership when last seen: its reachability, or "" when it
+	// was not a member. leftRaft is when a node asked to be a worker may have left the member
+	// list (see Options.DemotionHold).
+	lastRaft map[string]reconcile.Reachability
+	// leaderSince starts the current run of observations that saw a leader; zero when the last
+	// one saw none or failed.
+	leaderSince time.Time
+	leftRaft    map[string]time.Time
 
 	// mem is what one pass leaves for the next; only remember writes it.
 	mem memory
@@ -217,6 +239,8 @@ func New(o Options) *Controller {
 		unreachableSince: map[string]time.Time{},
 		inFlightSince:    map[string]time.Time{},
 		leftUnreachable:  map[string]time.Time{},
+		lastRaft:         map[string]reconcile.Reachability{},
+		leftRaft:         map[string]time.Time{},
 	}
 	if c.planner == nil {
 		c.planner = reconcile.Compute

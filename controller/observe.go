@@ -104,6 +104,9 @@ func (c *Controller) poll(ctx context.Context) (reconcile.Snapshot, error) {
 
 func (c *Controller) stamped(s reconcile.Snapshot, err error) (reconcile.Snapshot, error) {
 	if err != nil {
+		c.mu.Lock()
+		c.leaderSince = time.Time{}
+		c.mu.Unlock()
 		return s, err
 	}
 	c.stamp(&s)
@@ -116,12 +119,24 @@ func (c *Controller) stamped(s reconcile.Snapshot, err error) (reconcile.Snapsho
 // promoted back at once). It lives in memory only: after a restart the clocks start
 // again, which delays a replacement rather than hurrying it.
 func (c *Controller) stamp(s *reconcile.Snapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// A demoted node gets its worker certificate only from a leader: the hold runs from when
+	// one was last seen again.
+	led := false
+	for i := range s.Nodes {
+		led = led || s.Nodes[i].Leader && s.Nodes[i].Member
+	}
+	switch {
+	case s.ClusterError != "" || !led:
+		c.leaderSince = time.Time{}
+	case c.leaderSince.IsZero():
+		c.leaderSince = s.Time
+	}
 	if s.ClusterError != "" {
 		// Nothing was seen: keep what is known.
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
 		_, wasUnhealthy := c.unreachableSince[n.ID]
@@ -132,12 +147,79 @@ func (c *Controller) stamp(s *reconcile.Snapshot) {
 			delete(c.leftUnreachable, n.ID)
 		}
 		n.LeftUnreachableAt = c.leftUnreachable[n.ID]
+		c.noteLeftRaft(n, s.Time)
 		n.UnreachableSince = since(c.unreachableSince, n.ID, unhealthyManager(n), s.Time)
 		n.InFlightSince = since(c.inFlightSince, n.ID, reconcile.RoleInFlight(n), s.Time)
 	}
 	forgetGone(c.unreachableSince, s.Nodes)
 	forgetGone(c.inFlightSince, s.Nodes)
 	forgetGone(c.leftUnreachable, s.Nodes)
+	forgetGone(c.leftRaft, s.Nodes)
+	forgetGone(c.lastRaft, s.Nodes)
+}
+
+// noteLeftRaft stamps when n, asked to be a worker, left the raft member list: when this
+// process saw it go or, the first time it sees n already out and swarm updated it lately (a
+// demotion by an instance that acted before this one: swarm writes the node's worker role
+// within seconds of the removal), now. A stamp lasts until the node has been out of raft and
+// ready, with a leader seen, for the hold. Caller holds c.mu.
+func (c *Controller) noteLeftRaft(n *reconcile.Node, now time.Time) {
+	prev, known := c.lastRaft[n.ID]
+	c.lastRaft[n.ID] = ""
+	if n.Member {
+		c.lastRaft[n.ID] = n.Reachability
+	}
+	switch {
+	case n.Member || n.DesiredRole != reconcile.RoleWorker:
+		delete(c.leftRaft, n.ID)
+	case prev == reconcile.ReachabilityReachable || prev != "" && n.State == reconcile.StateReady:
+		// It left while reachable, or its daemon is up now: it may not hold its worker
+		// certificate yet. One that left while away and is still away gets it at its return,
+		// swarm having long written its worker role by then.
+		if _, ok := c.leftRaft[n.ID]; !ok {
+			c.leftRaft[n.ID] = now
+		}
+	case !known && !n.UpdatedAt.IsZero():
+		// By the leader's clock: updated within the hold either way of now, the node may have
+		// just left; further off, the clocks disagree too much to tell. This process does not
+		// know whether a leader was there meanwhile, so the hold runs from now.
+		if d := now.Sub(n.UpdatedAt); d < c.o.DemotionHold && d > -c.o.DemotionHold {
+			c.leftRaft[n.ID] = now
+		}
+	}
+	if at, ok := c.leftRaft[n.ID]; ok {
+		switch {
+		case n.State != reconcile.StateReady:
+			// Gone before it could hold its worker certificate: it can still join raft at
+			// its return, and its wait starts again then.
+			c.leftRaft[n.ID] = now
+		case !c.leaderSince.IsZero() && now.Sub(latest(at, c.leaderSince)) >= c.o.DemotionHold:
+			delete(c.leftRaft, n.ID)
+		}
+	}
+}
+
+// demotionHold is how much longer a membership change of node id must wait for the nodes that
+// have just left raft, and the latest of them: DemotionHold from when each left, or from when a
+// leader was seen again if that is later.
+func (c *Controller) demotionHold(s reconcile.Snapshot, id string) (time.Duration, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var wait time.Duration
+	var who string
+	for _, n := range s.Nodes {
+		at, ok := c.leftRaft[n.ID]
+		if !ok || n.ID == id {
+			continue
+		}
+		if c.leaderSince.IsZero() {
+			return c.o.DemotionHold, n.Hostname
+		}
+		if left := c.o.DemotionHold - s.Time.Sub(latest(at, c.leaderSince)); left > wait {
+			wait, who = left, n.Hostname
+		}
+	}
+	return wait, who
 }
 
 // since returns when id was first seen in a state (now if it is new), or zero and forgets it
@@ -155,7 +237,7 @@ func since(first map[string]time.Time, id string, in bool, now time.Time) time.T
 	return t
 }
 
-func forgetGone(first map[string]time.Time, nodes []reconcile.Node) {
+func forgetGone[V any](first map[string]V, nodes []reconcile.Node) {
 	if len(first) == 0 {
 		return
 	}
@@ -182,4 +264,11 @@ func faultTolerance(s reconcile.Snapshot) int {
 	}
 	members, reachable := s.Members()
 	return reconcile.FaultTolerance(members, reachable)
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -64,6 +64,7 @@ func convertNode(i int, in *swarm.Node) (reconcile.Node, error) {
 		DesiredRole:  reconcile.Role(in.Spec.Role),
 		Availability: spec.Availability(in.Spec.Availability),
 		State:        reconcile.NodeState(in.Status.State),
+		UpdatedAt:    in.UpdatedAt,
 	}
 	if len(in.Spec.Labels) > 0 {
 		// Copied so a caller that edits the snapshot cannot change the client's node.

@@ -8,9 +8,13 @@ import (
 // inFlightOf describes the role change in flight on n for Plan.InFlight.
 func inFlightOf(n *Node) InFlight {
 	f := InFlight{Node: n.ID, Hostname: n.Hostname, To: n.DesiredRole, Since: n.InFlightSince}
-	if PromotionStuck(n) {
+	switch {
+	case PromotionStuck(n):
 		f.Stuck = true
 		f.Reason, f.Advice = StuckPromotion(n)
+	case DemotionStuck(n):
+		f.Stuck = true
+		f.Reason, f.Advice = StuckDemotion(n)
 	}
 	return f
 }

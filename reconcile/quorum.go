@@ -193,6 +193,28 @@ func StuckPromotion(n *Node) (reason, advice string) {
 	return reason, pendingPromotionAdvice(n.Hostname, n.ID)
 }
 
+// DemotionStuck reports whether n looks like a member swarm took back after its demotion: asked
+// to be a worker, in the raft member list and unreachable, while its daemon reports ready. A
+// demoted node keeps its manager certificate until a leader signs it a worker one; without one
+// 32 s after it left raft (no leader meanwhile, or the node cut off) it starts its manager again
+// and joins raft anew, and when the worker certificate comes it stops that manager. The member
+// stays, and nothing in swarm removes it (swarmkit#1991; reproduced on the lab, see
+// docs/swarm-behaviour.md).
+func DemotionStuck(n *Node) bool {
+	return n.DesiredRole == RoleWorker && n.Member && n.Reachability != ReachabilityReachable && n.State == StateReady
+}
+
+// StuckDemotion says why a demotion is stuck (DemotionStuck) and what a human can do.
+func StuckDemotion(n *Node) (reason, advice string) {
+	reason = fmt.Sprintf("node %s was asked to become a worker and runs (%s), yet an unreachable raft member stands for it: after its demotion swarm took it "+
+		"back into raft before it held a worker certificate, and its manager has stopped since. Swarm never removes such a member, and it counts "+
+		"against the quorum, so no other promote, demote or removal starts", n.Hostname, n.State)
+	advice = fmt.Sprintf("while the swarm has a leader, run `docker node rm --force %s`: it removes the member (do not promote the node: on Engine "+
+		"20.10 that crashed its daemon); then rejoin the machine as a worker (on it `docker swarm leave --force`, then `docker swarm join` with "+
+		"the worker token and a manager's address)", n.ID)
+	return reason, advice
+}
+
 func pendingPromotionAdvice(hostname, id string) string {
 	return fmt.Sprintf("bring node %s back, and the manager it joined the swarm through, still a manager, so that it joins raft "+
 		"(on Engine 20.10 it joins only through that manager, and never once that one has been demoted or removed); "+

@@ -67,6 +67,9 @@ type Node struct {
 	// well (a replacement at once would be two role changes for nothing, and a promotion that can
 	// hang while it rejoins). Zero means not seen.
 	LeftUnreachableAt time.Time `json:"leftUnreachableAt,omitzero"`
+	// UpdatedAt is when swarm last changed the node's object, by its leader's clock. The
+	// controller reads it for a node it first sees (see controller.Options.DemotionHold).
+	UpdatedAt time.Time `json:"-"`
 }
 
 // Snapshot is everything the planner knows of the swarm at one moment.

@@ -27,6 +27,14 @@ type Timing struct {
 	// QuorumHang is how long node calls hang once quorum is lost, before they fail with
 	// "The swarm does not have a leader".
 	QuorumHang time.Duration
+	// WorkerCert is how long a node that left raft by a demotion takes to hold its worker
+	// certificate while the swarm has a leader (5.7 to 10 s on the lab). Until then it still
+	// holds its manager certificate, which lets it join raft again.
+	WorkerCert time.Duration
+	// Rejoin is how long such a node waits for its worker certificate before it starts its
+	// manager again and joins raft anew: swarm's node waits 16 s, forces a renewal, and waits
+	// 16 s more (swarmkit#1991).
+	Rejoin time.Duration
 }
 
 // DefaultTiming is the virtual-time mode's delays when Swarm.Timing leaves a field zero.
@@ -39,6 +47,8 @@ var DefaultTiming = Timing{
 	Down:       10 * time.Second,
 	Unknown:    2 * time.Second,
 	QuorumHang: 20 * time.Second,
+	WorkerCert: 6 * time.Second,
+	Rejoin:     32 * time.Second,
 }
 
 // How a node's daemon is away.
@@ -72,6 +82,7 @@ func (s *Swarm) SetNow(now func() time.Time) {
 	}{
 		{&t.Promote, d.Promote}, {&t.Demote, d.Demote}, {&t.Retry, d.Retry}, {&t.Election, d.Election},
 		{&t.Detect, d.Detect}, {&t.Down, d.Down}, {&t.Unknown, d.Unknown}, {&t.QuorumHang, d.QuorumHang},
+		{&t.WorkerCert, d.WorkerCert}, {&t.Rejoin, d.Rejoin},
 	} {
 		if *f.v <= 0 {
 			*f.v = f.def
@@ -200,6 +211,7 @@ func (v *View) Hangs(info bool) bool {
 // roleStoredLocked schedules what the role manager does with a role just stored.
 func (s *Swarm) roleStoredLocked(n *node, demote bool) {
 	n.joinAt, n.leaveAt, n.blocked = 0, 0, false
+	n.leftAt = time.Time{} // a promote gets it a manager certificate anyway
 	if demote {
 		d := s.Timing.Demote
 		if ms := n.n.ManagerStatus; ms.Leader {
@@ -217,7 +229,7 @@ func (s *Swarm) roleStoredLocked(n *node, demote bool) {
 }
 
 func (s *Swarm) tryLeaveLocked(n *node) {
-	if _, ok := s.nodes[n.n.ID]; !ok || n.n.Spec.Role != swarm.NodeRoleWorker || n.n.ManagerStatus == nil {
+	if _, ok := s.nodes[n.n.ID]; !ok || n.n.Spec.Role != swarm.NodeRoleWorker || n.n.ManagerStatus == nil || n.ghost {
 		return
 	}
 	if s.noLeaderLocked() || !s.canRemoveMemberLocked(n.n.ID) {
@@ -234,6 +246,63 @@ func (s *Swarm) tryLeaveLocked(n *node) {
 	n.n.ManagerStatus = nil
 	s.touchLocked(n)
 	s.emitLocked(nodeEvent("update", n, "role", "manager", "worker"))
+	s.noteLocked()
+	s.leftRaftLocked(n)
+}
+
+// leftRaftLocked starts a demoted node's wait for its worker certificate. Swarm removes the
+// member first and writes the worker role later; the certificate authority signs the role
+// written, and only a leader runs it. Until the node holds a worker certificate it may start
+// its manager again and join raft anew (after Rejoin), and once that certificate comes it stops
+// that manager and leaves a member behind that nothing removes.
+//
+// A node that was away when it left gets no such window: by the time it is back swarm has long
+// written its worker role, and its first renewal brings a worker certificate.
+func (s *Swarm) leftRaftLocked(n *node) {
+	if n.away != here {
+		return
+	}
+	n.leftAt = s.now()
+	left := n.leftAt
+	s.atLocked(s.Timing.WorkerCert, func() { s.certifyLocked(n, left) })
+	s.atLocked(s.Timing.Rejoin, func() { s.rejoinLocked(n, left) })
+}
+
+// certifyLocked gives the node that left raft at left its worker certificate, once a leader
+// can sign it and the node can ask.
+func (s *Swarm) certifyLocked(n *node, left time.Time) {
+	if _, ok := s.nodes[n.n.ID]; !ok || !n.leftAt.Equal(left) {
+		return
+	}
+	if s.noLeaderLocked() || n.away != here {
+		s.atLocked(s.Timing.Retry, func() { s.certifyLocked(n, left) })
+		return
+	}
+	n.leftAt = time.Time{}
+	if ms := n.n.ManagerStatus; ms != nil {
+		// It had joined raft again: with a worker certificate it stops its manager, and its
+		// member stays, unreachable, with nothing in swarm to remove it.
+		n.ghost = true
+		ms.Reachability = swarm.ReachabilityUnreachable
+		s.touchLocked(n)
+		s.checkQuorumLocked()
+		s.noteLocked()
+	}
+}
+
+// rejoinLocked is the node, still without a worker certificate, starting its manager again and
+// joining raft under a new raft ID; it keeps trying until a leader takes it.
+func (s *Swarm) rejoinLocked(n *node, left time.Time) {
+	if _, ok := s.nodes[n.n.ID]; !ok || !n.leftAt.Equal(left) || n.n.ManagerStatus != nil {
+		return
+	}
+	if s.noLeaderLocked() || n.away != here {
+		s.atLocked(time.Second, func() { s.rejoinLocked(n, left) })
+		return
+	}
+	n.n.ManagerStatus = &swarm.ManagerStatus{Reachability: swarm.ReachabilityReachable, Addr: n.n.Status.Addr + ":2377"}
+	s.touchLocked(n)
+	s.emitLocked(nodeEvent("update", n, "role", "worker", "manager"))
 	s.noteLocked()
 }
 
@@ -303,6 +372,7 @@ func (s *Swarm) goAwayLocked(id string, how awayKind) {
 		return
 	}
 	n.away, n.wasLeader = how, n.n.ManagerStatus != nil && n.n.ManagerStatus.Leader
+	n.awayAt = s.now()
 	n.gen++
 	s.laterLocked(n, s.Timing.Detect, func() {
 		if ms := n.n.ManagerStatus; ms != nil {
@@ -330,8 +400,9 @@ func (s *Swarm) comeBackLocked(id string) {
 		return
 	}
 	n.away = here
+	n.awayAt = time.Time{}
 	n.gen++
-	if ms := n.n.ManagerStatus; ms != nil {
+	if ms := n.n.ManagerStatus; ms != nil && !n.ghost {
 		ms.Reachability = swarm.ReachabilityReachable
 		ms.Leader = false
 	}
@@ -349,7 +420,7 @@ func (s *Swarm) comeBackLocked(id string) {
 		}
 	}
 	n.wasLeader = false
-	if n.n.Spec.Role == swarm.NodeRoleWorker && n.n.ManagerStatus != nil {
+	if n.n.Spec.Role == swarm.NodeRoleWorker && n.n.ManagerStatus != nil && !n.ghost {
 		s.atLocked(s.Timing.Demote, func() { s.tryLeaveLocked(n) })
 	}
 	s.checkQuorumLocked()
@@ -417,6 +488,14 @@ type Pending struct {
 	Able bool
 	// Blocked is a promote that waits for the manager its node joined through.
 	Blocked bool
+	// Rejoin is a node that left raft by a demotion and holds no worker certificate yet:
+	// swarm may still add it back to raft.
+	Rejoin bool
+	// Ghost is a member whose node rejoined raft after its demotion and then stopped its
+	// manager: nothing in swarm removes it, so it cannot complete (Able is false).
+	Ghost bool
+	// AwaySince is when the node's daemon went away, if it is away.
+	AwaySince time.Time
 }
 
 // PendingChanges lists the stored role changes that raft has not made yet, in node order.
@@ -429,11 +508,12 @@ func (s *Swarm) PendingChanges() []Pending {
 		n := s.nodes[id]
 		member := n.n.ManagerStatus != nil
 		wantManager := n.n.Spec.Role == swarm.NodeRoleManager
-		if member == wantManager || wantManager && n.neverJoins {
+		rejoin := !member && !n.leftAt.IsZero()
+		if !rejoin && (member == wantManager || wantManager && n.neverJoins) {
 			continue
 		}
 		out = append(out, Pending{Node: id, Hostname: n.n.Description.Hostname, Promote: wantManager,
-			Able: n.away != killed, Blocked: n.blocked})
+			Able: n.away != killed && !n.ghost, Blocked: n.blocked, Rejoin: rejoin, Ghost: n.ghost, AwaySince: n.awayAt})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package fakeswarm
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -135,4 +136,62 @@ func TestTimedPromoteGoesAheadOnceItsJoinManagerIsRemoved(t *testing.T) {
 	if p := s.PendingChanges(); len(p) != 0 {
 		t.Fatalf("the promote still waits for a manager that was removed: %+v", p)
 	}
+}
+
+func TestTimedDemotedNodeRejoinsRaftWithoutItsWorkerCertificate(t *testing.T) {
+	managers := func(n int) []NodeConfig {
+		var out []NodeConfig
+		for i := 1; i <= n; i++ {
+			out = append(out, NodeConfig{Hostname: fmt.Sprintf("m%d", i), Manager: true, Leader: i == 1})
+		}
+		return out
+	}
+	demote := func(t *testing.T, s *Swarm, h string) {
+		t.Helper()
+		if err := s.Human(s.ID(h), func(sp *swarm.NodeSpec) { sp.Role = swarm.NodeRoleWorker }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("with a leader, it takes its worker certificate and stays out", func(t *testing.T) {
+		s, wait := timed(managers(3)...)
+		demote(t, s, "m3")
+		wait(DefaultTiming.Demote + time.Millisecond)
+		if p := s.PendingChanges(); len(p) != 1 || !p[0].Rejoin || !p[0].Able || len(s.Managers()) != 2 {
+			t.Fatalf("right after it left raft: pending %+v, managers %v", p, s.Managers())
+		}
+		wait(DefaultTiming.WorkerCert)
+		if p := s.PendingChanges(); len(p) != 0 {
+			t.Fatalf("with its worker certificate: pending %+v", p)
+		}
+		wait(DefaultTiming.Rejoin)
+		if len(s.Managers()) != 2 {
+			t.Fatalf("it joined raft again: managers %v", s.Managers())
+		}
+	})
+	t.Run("without a leader for 32 s, it joins raft again and leaves a member behind", func(t *testing.T) {
+		// As on the lab: three managers, one demoted, the leader stopped for 45 s.
+		s, wait := timed(managers(3)...)
+		demote(t, s, "m3")
+		wait(DefaultTiming.Demote + time.Millisecond)
+		s.Stop(s.ID("m1"))
+		wait(45 * time.Second)
+		s.Start(s.ID("m1"))
+		wait(time.Second + DefaultTiming.Election)
+		if n, _ := s.Node("m3"); n.ManagerStatus == nil || n.Spec.Role != swarm.NodeRoleWorker {
+			t.Fatalf("m3 after the leader's return: role %s, %+v", n.Spec.Role, n.ManagerStatus)
+		}
+		wait(DefaultTiming.Retry + DefaultTiming.WorkerCert)
+		n, _ := s.Node("m3")
+		if n.ManagerStatus == nil || n.ManagerStatus.Reachability != swarm.ReachabilityUnreachable || n.Status.State != swarm.NodeStateReady {
+			t.Fatalf("m3 once it has its worker certificate: %s, %+v", n.Status.State, n.ManagerStatus)
+		}
+		p := s.PendingChanges()
+		if len(p) != 1 || !p[0].Ghost || p[0].Able {
+			t.Fatalf("pending: %+v, want m3 left behind, unable to complete", p)
+		}
+		wait(time.Minute)
+		if n, _ := s.Node("m3"); n.ManagerStatus == nil {
+			t.Fatalf("swarm removed the member left behind; nothing in swarm does")
+		}
+	})
 }

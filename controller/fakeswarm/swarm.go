@@ -60,9 +60,12 @@ type node struct {
 	// Virtual-time mode only (see SetNow).
 	joinedVia string // the manager this node joined the swarm through
 	away      awayKind
-	blocked   bool // a promote waits for joinedVia to come back (moby#34835)
-	wasLeader bool // led when it went away: its return forces an election
-	gen       int  // bumped whenever the daemon's state changes, to cancel stale timers
+	blocked   bool      // a promote waits for joinedVia to come back (moby#34835)
+	wasLeader bool      // led when it went away: its return forces an election
+	awayAt    time.Time // when it went away, while it is
+	leftAt    time.Time // left raft by a demotion and holds no worker certificate yet
+	ghost     bool      // rejoined raft after its demotion, then stopped its manager
+	gen       int       // bumped whenever the daemon's state changes, to cancel stale timers
 }
 
 // Swarm is the fake. Its zero value is not usable; call New.
@@ -444,6 +447,9 @@ func (s *Swarm) touchLocked(n *node) {
 	s.changes++
 	n.n.Version.Index = s.bumpLocked()
 	n.n.UpdatedAt = n.n.UpdatedAt.Add(time.Second)
+	if s.now != nil {
+		n.n.UpdatedAt = s.now()
+	}
 }
 
 func (s *Swarm) listLocked() []swarm.Node {

@@ -71,3 +71,48 @@ func TestSimRegressionPromoteBesideAnUnreachableManager(t *testing.T) {
 		t.Fatalf("the schedule no longer replaces the partitioned manager by n4\n%s", rep.Format())
 	}
 }
+
+// "Demotions stacked in swarm's certificate window" (found by the lab's fault campaign,
+// scenarios s1-i2 and s1-i46, and reproduced on a lab swarm of 5 managers: three demotions
+// 0.1 s apart, the leader killed 0.1 s after the last and back 55 s later, and the swarm kept
+// 5 members with 2 reachable for good). A node that left raft holds its manager certificate
+// until a leader signs it a worker one, 5.7 to 10 s later on the lab; after 32 s without one
+// it starts its manager again and rejoins raft, and once the worker certificate comes it stops
+// that manager and leaves a member behind. So each demoted node is a membership change that can
+// still complete for seconds after it left the member list, and the operator stacked three.
+func TestSimRegressionDemotionsStackedInTheCertificateWindow(t *testing.T) {
+	five := []Node{
+		{Hostname: "n1", Zone: "a", Manager: true, Leader: true, JoinedVia: -1},
+		{Hostname: "n2", Zone: "b", Manager: true, JoinedVia: -1},
+		{Hostname: "n3", Zone: "c", Manager: true, JoinedVia: -1},
+		{Hostname: "n4", Zone: "a", Manager: true, JoinedVia: -1},
+		{Hostname: "n5", Zone: "b", Manager: true, JoinedVia: -1},
+	}
+	t.Run("with no fault, no demotion is sent while the one before can rejoin", func(t *testing.T) {
+		s := Schedule{Seed: 1, Count: 1, Grace: time.Minute, FaultWindow: time.Minute, Nodes: five}
+		rep := Run(t, s, true)
+		if rep.Failed() {
+			t.Fatalf("the operator stacked demotions:\n%s", rep.Format())
+		}
+		if rep.RoleChanges != 4 {
+			t.Fatalf("%d role changes, want the 4 demotions\n%s", rep.RoleChanges, rep.Format())
+		}
+	})
+	t.Run("the leader killed for 45 s just after a demotion leaves quorum", func(t *testing.T) {
+		// At 6 s the first demotions have left raft (1 s each) and none holds its worker
+		// certificate yet (6 s after it left).
+		s := Schedule{Seed: 1, Count: 1, Grace: 2 * time.Minute, FaultWindow: 2 * time.Minute, Nodes: five,
+			Faults: []Fault{{At: 6 * time.Second, Kind: StopNode, Node: 0}, {At: 51 * time.Second, Kind: StartNode, Node: 0}}}
+		rep := Run(t, s, true)
+		if rep.Failed() {
+			t.Fatalf("the operator's demotions left members behind:\n%s", rep.Format())
+		}
+		reached := false
+		for _, e := range rep.Timeline {
+			reached = reached || strings.Contains(e.What, "FAULT stop n1") && strings.Contains(e.World, "n4~w")
+		}
+		if !reached {
+			t.Fatalf("the schedule no longer kills the leader while a demoted node can still rejoin raft\n%s", rep.Format())
+		}
+	})
+}

@@ -460,6 +460,37 @@ func (w *world) checkConvergence(pend []fakeswarm.Pending) {
 // the swarm as it really is. A file the remaining nodes cannot meet (a node removed by a fault,
 // Plan.Unmet) still counts: the loop has done all it can.
 func (w *world) converged(pend []fakeswarm.Pending) (bool, string) {
+	// A member swarm took back after its demotion and then left (fakeswarm's Ghost) waits for a
+	// human: the planner must call it stuck, and its other steps wait (the invariants catch any
+	// that is sent).
+	ghosts := map[string]bool{}
+	for _, p := range pend {
+		if p.Ghost {
+			ghosts[p.Node] = true
+		}
+	}
+	if len(ghosts) > 0 {
+		// Held for a human whether or not quorum survived it (a demotion to one manager
+		// whose leader then died for 32 s leaves two members, one of them such a member).
+		held := true
+		if leader := w.fake.Leader(); leader != "" {
+			snap, err := observe.FromSwarm(w.fake.Nodes(), leader, time.Now())
+			if err != nil {
+				return false, err.Error()
+			}
+			p, err := reconcile.Compute(w.currentTopology(), snap)
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, f := range p.InFlight {
+				held = held && (!ghosts[f.Node] || f.Stuck)
+			}
+		}
+		if held {
+			return true, ""
+		}
+		return false, "a member left behind by a demotion is not reported stuck"
+	}
 	if len(pend) > 0 {
 		return false, fmt.Sprintf("%d role changes still pending", len(pend))
 	}
@@ -883,11 +914,12 @@ type instance struct {
 	mutMinute map[int]int
 	instant   time.Time
 	atInstant int
+	started   time.Time
 }
 
 func (w *world) startInstance(node string) {
 	w.mu.Lock()
-	in := &instance{w: w, ord: w.nextOrd, node: node, view: w.fake.ViewFrom(node), done: make(chan struct{}),
+	in := &instance{w: w, ord: w.nextOrd, node: node, view: w.fake.ViewFrom(node), done: make(chan struct{}), started: time.Now(),
 		killed: make(chan struct{}), wake: make(chan struct{}, 1), perMinute: map[int]int{}, mutMinute: map[int]int{}}
 	w.nextOrd++
 	w.insts = append(w.insts, in)
@@ -1161,6 +1193,11 @@ func (w *world) checkRoleCall(in *instance, cur swarm.Node, to swarm.NodeRole) {
 	w.rep.Checks += 2
 	var others []string
 	for _, p := range pend {
+		// A known limit, not checked: an instance that starts while a node, demoted before it
+		// started, is away cannot tell that the node may join raft again at its return.
+		if p.Rejoin && !p.AwaySince.IsZero() && p.AwaySince.Before(in.started) {
+			continue
+		}
 		if p.Node != cur.ID && p.Able {
 			others = append(others, p.Hostname)
 		}
