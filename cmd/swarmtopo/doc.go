@@ -9,7 +9,7 @@
 //
 //	swarmtopo validate -f FILE
 //	swarmtopo plan -f FILE [--state SNAPSHOT|-] [-o text|json|markdown]
-//	swarmtopo run -f FILE [--once] [--dry-run] [--resync 30s] [--step-timeout 90s] [--drain-timeout 5m] [-o FORMAT]
+//	swarmtopo run -f FILE [--once] [--dry-run] [--resync 30s] [--step-timeout 90s] [--drain-timeout 5m] [--demotion-hold 20s] [-o FORMAT]
 //	swarmtopo version
 //	swarmtopo completion bash|zsh|fish|powershell
 //

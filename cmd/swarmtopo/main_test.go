@@ -92,6 +92,7 @@ func TestRunUsageErrors(t *testing.T) {
 	}{
 		{"a zero resync is refused", []string{"run", "-f", topo, "--resync", "0s"}, `--resync must be positive`},
 		{"a negative step timeout is refused", []string{"run", "-f", topo, "--step-timeout", "-1s"}, `--step-timeout must be positive`},
+		{"a zero demotion hold is refused", []string{"run", "-f", topo, "--demotion-hold", "0s"}, `--demotion-hold must be positive`},
 		{"a resync that is not a duration is refused", []string{"run", "-f", topo, "--resync", "often"}, `often`},
 		{"an unknown output format is refused", []string{"run", "-f", topo, "--once", "-o", "html"}, `html`},
 		{"-f is required", []string{"run", "--once"}, `required flag.*file`},

@@ -31,12 +31,14 @@ type runOptions struct {
 	progress     enumValue
 	logLevelSet  bool
 	drainTimeout time.Duration
+	demotionHold time.Duration
 }
 
 func (a *app) runCmd() *cobra.Command {
 	o := runOptions{resync: controller.DefaultResync, stepTimeout: controller.DefaultStepTimeout, out: formatValue{name: "text"},
 		metricsAddr: service.DefaultAddr, reloadPoll: service.DefaultReloadPoll,
-		progress: enumValue{value: "auto", allowed: progressModes}, drainTimeout: controller.DefaultDrainTimeout}
+		progress: enumValue{value: "auto", allowed: progressModes}, drainTimeout: controller.DefaultDrainTimeout,
+		demotionHold: controller.DefaultDemotionHold}
 	cmd := &cobra.Command{
 		Use:   "run -f FILE [--once] [--dry-run] [--resync 30s] [--step-timeout 90s] [-o text|json|markdown]",
 		Short: "Reconcile the live swarm with the topology, one quorum-safe step at a time",
@@ -66,6 +68,9 @@ single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 4 cann
 			if o.drainTimeout <= 0 {
 				return fmt.Errorf("--drain-timeout must be positive, got %s", o.drainTimeout)
 			}
+			if o.demotionHold <= 0 {
+				return fmt.Errorf("--demotion-hold must be positive, got %s", o.demotionHold)
+			}
 			return nil
 		},
 		RunE: guard(func(cmd *cobra.Command, _ []string) error {
@@ -81,6 +86,8 @@ single pass and exits like plan: 0 converged, 2 steps pending, 3 blocked, 4 cann
 	f.DurationVar(&o.stepTimeout, "step-timeout", o.stepTimeout, "how long one step may take to settle before it is reported")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", o.drainTimeout,
 		"how long a drain may wait, once it reads back, for the node's tasks to stop and run elsewhere")
+	f.DurationVar(&o.demotionHold, "demotion-hold", o.demotionHold,
+		"how long after a node left raft by a demotion the next membership change waits, while a leader is seen (the node may rejoin raft until it holds a worker certificate)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", o.metricsAddr, "serve /metrics, /healthz, /readyz and /status on this host:port (not with --once)")
 	f.BoolVar(&o.singleInstance, "single-instance", false,
 		"act through whatever manager DOCKER_HOST names, without checking that its node is the raft leader; only when exactly one swarmtopo runs")
@@ -123,6 +130,7 @@ func (a *app) run(ctx context.Context, o *runOptions) error {
 		Resync:       o.resync,
 		StepTimeout:  o.stepTimeout,
 		DrainTimeout: o.drainTimeout,
+		DemotionHold: o.demotionHold,
 	}
 	if o.dryRun && !o.once {
 		opts.OnPlan = func(p *reconcile.Plan) {
