@@ -32,11 +32,7 @@ func TestSimRegressionTwoPendingPromotions(t *testing.T) {
 	if rep.Failed() {
 		t.Fatalf("the operator started a second membership change while one could still complete:\n%s", rep.Format())
 	}
-	reached := false
-	for _, e := range rep.Timeline {
-		reached = reached || strings.Contains(e.World, "n1M!away") && strings.Contains(e.World, "n4~m")
-	}
-	if !reached || rep.RoleChanges < 2 {
+	if !reaches(rep, "", "n1M!away", "n4~m") || rep.RoleChanges < 2 {
 		t.Fatalf("the schedule no longer reaches a promote pending behind a partitioned manager (%d role changes)\n%s", rep.RoleChanges, rep.Format())
 	}
 }
@@ -63,11 +59,7 @@ func TestSimRegressionPromoteBesideAnUnreachableManager(t *testing.T) {
 	if rep.Failed() {
 		t.Fatalf("the operator made quorum depend on a member still joining:\n%s", rep.Format())
 	}
-	replaced := false
-	for _, e := range rep.Timeline {
-		replaced = replaced || strings.Contains(e.What, "update n4 role=manager") && strings.Contains(e.World, "n2")
-	}
-	if !replaced {
+	if !reaches(rep, "update n4 role=manager", "n2") {
 		t.Fatalf("the schedule no longer replaces the partitioned manager by n4\n%s", rep.Format())
 	}
 }
@@ -107,12 +99,23 @@ func TestSimRegressionDemotionsStackedInTheCertificateWindow(t *testing.T) {
 		if rep.Failed() {
 			t.Fatalf("the operator's demotions left members behind:\n%s", rep.Format())
 		}
-		reached := false
-		for _, e := range rep.Timeline {
-			reached = reached || strings.Contains(e.What, "FAULT stop n1") && strings.Contains(e.World, "n4~w")
-		}
-		if !reached {
+		if !reaches(rep, "FAULT stop n1", "n4~w") {
 			t.Fatalf("the schedule no longer kills the leader while a demoted node can still rejoin raft\n%s", rep.Format())
 		}
 	})
+}
+
+// reaches reports whether some timeline entry's event contains what and its world all of
+// world: that a regression schedule still gets where the bug was.
+func reaches(rep Report, what string, world ...string) bool {
+	for _, e := range rep.Timeline {
+		ok := strings.Contains(e.What, what)
+		for _, w := range world {
+			ok = ok && strings.Contains(e.World, w)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }

@@ -472,37 +472,27 @@ func (w *world) converged(pend []fakeswarm.Pending) (bool, string) {
 	if len(ghosts) > 0 {
 		// Held for a human whether or not quorum survived it (a demotion to one manager
 		// whose leader then died for 32 s leaves two members, one of them such a member).
-		held := true
-		if leader := w.fake.Leader(); leader != "" {
-			snap, err := observe.FromSwarm(w.fake.Nodes(), leader, time.Now())
-			if err != nil {
-				return false, err.Error()
-			}
-			p, err := reconcile.Compute(w.currentTopology(), snap)
-			if err != nil {
-				return false, err.Error()
-			}
-			for _, f := range p.InFlight {
-				held = held && (!ghosts[f.Node] || f.Stuck)
-			}
-		}
-		if held {
+		if w.fake.Leader() == "" {
 			return true, ""
 		}
-		return false, "a member left behind by a demotion is not reported stuck"
+		p, err := w.truePlan()
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, f := range p.InFlight {
+			if ghosts[f.Node] && !f.Stuck {
+				return false, "a member left behind by a demotion is not reported stuck"
+			}
+		}
+		return true, ""
 	}
 	if len(pend) > 0 {
 		return false, fmt.Sprintf("%d role changes still pending", len(pend))
 	}
-	leader := w.fake.Leader()
-	if leader == "" {
+	if w.fake.Leader() == "" {
 		return false, "the swarm has no leader"
 	}
-	snap, err := observe.FromSwarm(w.fake.Nodes(), leader, time.Now())
-	if err != nil {
-		return false, err.Error()
-	}
-	p, err := reconcile.Compute(w.currentTopology(), snap)
+	p, err := w.truePlan()
 	if err != nil {
 		return false, err.Error()
 	}
@@ -514,6 +504,15 @@ func (w *world) converged(pend []fakeswarm.Pending) (bool, string) {
 		return false, fmt.Sprintf("the plan still has steps %v, in flight %d, blocked %q", steps, len(p.InFlight), p.Blocked)
 	}
 	return true, ""
+}
+
+// truePlan is the planner's plan for the swarm as it really is, seen through its leader.
+func (w *world) truePlan() (*reconcile.Plan, error) {
+	snap, err := observe.FromSwarm(w.fake.Nodes(), w.fake.Leader(), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return reconcile.Compute(w.currentTopology(), snap)
 }
 
 // violate records a violation and ends the run; the caller holds w.mu.
