@@ -116,8 +116,9 @@ func (c *Controller) stamped(s reconcile.Snapshot, err error) (reconcile.Snapsho
 // stamp writes into the snapshot when this process first saw each manager unreachable or down
 // (the planner's grace period runs from there), each role change in flight (for the plan and
 // /status to say since when), and when such a manager left the member list (it is not
-// promoted back at once). It lives in memory only: after a restart the clocks start
-// again, which delays a replacement rather than hurrying it.
+// promoted back at once). It also notes whether a leader is seen, and when a demoted node left
+// raft (noteLeftRaft). It lives in memory only: after a restart the clocks start again, which
+// delays a replacement rather than hurrying it.
 func (c *Controller) stamp(s *reconcile.Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -118,6 +118,12 @@ func (c *Controller) preflight(ctx context.Context, s reconcile.Snapshot, plan *
 		return true, err
 	}
 	for _, h := range holds {
+		if n := findNode(s, h.Node); n != nil && reconcile.DemotionStuck(n, s.Time) {
+			_, advice := reconcile.StuckDemotion(n)
+			c.o.Log.Info("A member left behind by a demotion; no other membership change starts until a human removes it",
+				"node", h.Node, "hostname", h.Hostname, "advice", advice)
+			continue
+		}
 		c.o.Log.Info("Promotion pending while its node is away; no other membership change starts until it completes or the node leaves the swarm",
 			"node", h.Node, "hostname", h.Hostname, "advice", reconcile.Advice(h))
 	}
@@ -128,7 +134,7 @@ func (c *Controller) preflight(ctx context.Context, s reconcile.Snapshot, plan *
 	first := plan.Steps[0]
 	if len(holds) > 0 && first.Action.ChangesMembership() {
 		// The planner holds these itself; this is for any planner that does not.
-		c.o.Log.Info("Step held: a promotion is pending", "action", first.Action, "node", first.Node, "hostname", first.Hostname)
+		c.o.Log.Info("Step held: a role change is stuck", "action", first.Action, "node", first.Node, "hostname", first.Hostname)
 		return true, nil
 	}
 	if c.waitForUnknown(s, first, res, rep) {
@@ -292,8 +298,9 @@ func (c *Controller) report(p *reconcile.Plan) {
 // (swarmkit#2196), so the gate does not rely on the planner alone.
 //
 // waits are those that can complete now: the pass waits for them. holds are stuck promotions
-// (reconcile.PromotionStuck): waiting is pointless, since only the node's return or a human can
-// end them, but no other membership change may start meanwhile. A role change the plan itself
+// (reconcile.PromotionStuck) and members left behind by a demotion (reconcile.DemotionStuck):
+// waiting is pointless, since only the node's return or a human can end them, but no other
+// membership change may start meanwhile. A role change the plan itself
 // makes on an in-flight node, such as undoing a promote that cannot join, is not held back.
 func (c *Controller) inFlight(s reconcile.Snapshot, p *reconcile.Plan, rep *passReport) (waits, holds []reconcile.Step) {
 	seen := map[string]bool{}
@@ -302,7 +309,7 @@ func (c *Controller) inFlight(s reconcile.Snapshot, p *reconcile.Plan, rep *pass
 			return
 		}
 		seen[st.Node] = true
-		if n := findNode(s, st.Node); n != nil && reconcile.PromotionStuck(n) {
+		if n := findNode(s, st.Node); n != nil && (reconcile.PromotionStuck(n) || reconcile.DemotionStuck(n, s.Time)) {
 			holds = append(holds, st)
 		} else {
 			waits = append(waits, st)

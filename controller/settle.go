@@ -47,6 +47,12 @@ func (c *Controller) settle(ctx context.Context, st reconcile.Step, self string)
 				out.result, out.elapsed = ResultOK, clock.Now().Sub(start)
 				return out
 			}
+			if n := findNode(s, st.Node); st.Action == reconcile.ActionDemote && n != nil && reconcile.DemotionStuck(n, s.Time) {
+				// Swarm will never finish it: waiting out the step timeout tells nobody more.
+				out.result, out.elapsed = ResultTimeout, clock.Now().Sub(start)
+				out.state = "a member left behind by the demotion: swarm never removes it"
+				return out
+			}
 		case st.Action == reconcile.ActionDemote && st.Node == self && errors.Is(err, ErrNotManager):
 			// The operator's own node finished its demotion: it stops answering manager calls.
 			out.result, out.elapsed = ResultOK, clock.Now().Sub(start)

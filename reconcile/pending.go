@@ -3,16 +3,17 @@ package reconcile
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // inFlightOf describes the role change in flight on n for Plan.InFlight.
-func inFlightOf(n *Node) InFlight {
+func inFlightOf(n *Node, now time.Time) InFlight {
 	f := InFlight{Node: n.ID, Hostname: n.Hostname, To: n.DesiredRole, Since: n.InFlightSince}
 	switch {
 	case PromotionStuck(n):
 		f.Stuck = true
 		f.Reason, f.Advice = StuckPromotion(n)
-	case DemotionStuck(n):
+	case DemotionStuck(n, now):
 		f.Stuck = true
 		f.Reason, f.Advice = StuckDemotion(n)
 	}

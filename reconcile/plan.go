@@ -130,7 +130,7 @@ func inFlight(sp *spec.Spec, s *Snapshot, nodes []*planNode, warn func(string, .
 	for _, n := range nodes {
 		switch n.class {
 		case classPromoting, classDemoting:
-			f := inFlightOf(n.Node)
+			f := inFlightOf(n.Node, s.Time)
 			out = append(out, f)
 			if f.Stuck {
 				warn("%s. To end it: %s", f.Reason, f.Advice)

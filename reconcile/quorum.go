@@ -193,15 +193,22 @@ func StuckPromotion(n *Node) (reason, advice string) {
 	return reason, pendingPromotionAdvice(n.Hostname, n.ID)
 }
 
+// MemberLeftBehindAfter is how long a demotion of an unreachable member whose node is ready
+// must have been seen in flight before it counts as a member left behind (DemotionStuck). With
+// quorum, swarm's role manager removes an unreachable member within its 5 s retry.
+const MemberLeftBehindAfter = 30 * time.Second
+
 // DemotionStuck reports whether n looks like a member swarm took back after its demotion: asked
-// to be a worker, in the raft member list and unreachable, while its daemon reports ready. A
-// demoted node keeps its manager certificate until a leader signs it a worker one; without one
-// 32 s after it left raft (no leader meanwhile, or the node cut off) it starts its manager again
-// and joins raft anew, and when the worker certificate comes it stops that manager. The member
-// stays, and nothing in swarm removes it (swarmkit#1991; reproduced on the lab, see
-// docs/swarm-behaviour.md).
-func DemotionStuck(n *Node) bool {
-	return n.DesiredRole == RoleWorker && n.Member && n.Reachability != ReachabilityReachable && n.State == StateReady
+// to be a worker, in the raft member list and unreachable while its daemon reports ready, for
+// MemberLeftBehindAfter by now. A demoted node keeps its manager certificate until a leader
+// signs it a worker one; without one 32 s after it left raft (no leader meanwhile, or the node
+// cut off) it starts its manager again and joins raft anew, and when the worker certificate
+// comes it stops that manager. The member stays, and nothing in swarm removes it
+// (swarmkit#1991; reproduced on the lab, see docs/swarm-behaviour.md). The API does not show
+// the role swarm has written, so only the time tells it from a demotion still under way.
+func DemotionStuck(n *Node, now time.Time) bool {
+	return n.DesiredRole == RoleWorker && n.Member && n.Reachability != ReachabilityReachable && n.State == StateReady &&
+		!n.InFlightSince.IsZero() && now.Sub(n.InFlightSince) >= MemberLeftBehindAfter
 }
 
 // StuckDemotion says why a demotion is stuck (DemotionStuck) and what a human can do.

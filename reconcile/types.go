@@ -162,7 +162,8 @@ type InFlight struct {
 	To Role `json:"to"`
 	// Since is when the operator first saw it in flight; zero when unknown (Node.InFlightSince).
 	Since time.Time `json:"since,omitzero"`
-	// Stuck is set for a promotion that cannot complete now (PromotionStuck): it holds every
+	// Stuck is set for a promotion that cannot complete now (PromotionStuck), or a member left
+	// behind by a demotion (DemotionStuck), which swarm never removes: it holds every
 	// other promote, demote and removal until it completes or its node leaves the swarm.
 	Stuck bool `json:"stuck,omitempty"`
 	// Reason says why it has not completed, and Advice what a human can do; set when Stuck.

@@ -368,7 +368,7 @@ func (s *Status) updateLocked() {
 		s.setLocked(ConditionConverged, ConditionFalse, "StepsPending",
 			fmt.Sprintf("%d step(s) pending; next: %s %s (%s)", len(p.Steps), st.Action, st.Hostname, st.Reason))
 	case stuck != nil:
-		s.setLocked(ConditionConverged, ConditionFalse, "PromotionPending", stuckMessage(stuck))
+		s.setLocked(ConditionConverged, ConditionFalse, stuckReason(stuck), stuckMessage(stuck))
 	case len(p.InFlight) > 0:
 		f := p.InFlight[0]
 		s.setLocked(ConditionConverged, ConditionFalse, "RoleChangeInFlight",
@@ -405,7 +405,7 @@ func (s *Status) updateProgressingLocked(p *reconcile.Plan) {
 		s.setLocked(ConditionProgressing, ConditionFalse, "ReconcileError", s.passErr.Error())
 	case len(p.Steps) == 0 && stuckPromotion(p) != nil:
 		// Only the node's return or a human ends it: nothing progresses meanwhile.
-		s.setLocked(ConditionProgressing, ConditionFalse, "PromotionPending", stuckMessage(stuckPromotion(p)))
+		s.setLocked(ConditionProgressing, ConditionFalse, stuckReason(stuckPromotion(p)), stuckMessage(stuckPromotion(p)))
 	case len(p.Steps) == 0:
 		s.setLocked(ConditionProgressing, ConditionTrue, "WaitingForRoleChange", "a role change is in flight")
 	default:
@@ -413,7 +413,16 @@ func (s *Status) updateProgressingLocked(p *reconcile.Plan) {
 	}
 }
 
-// stuckPromotion returns the plan's first promotion in flight that cannot complete now, if any.
+// stuckReason is a stuck change's condition reason: PromotionPending, or MemberLeftBehind for a
+// member a demotion left in raft (reconcile.DemotionStuck).
+func stuckReason(f *reconcile.InFlight) string {
+	if f.To == reconcile.RoleWorker {
+		return "MemberLeftBehind"
+	}
+	return "PromotionPending"
+}
+
+// stuckPromotion returns the plan's first role change in flight that cannot complete now, if any.
 func stuckPromotion(p *reconcile.Plan) *reconcile.InFlight {
 	for i := range p.InFlight {
 		if p.InFlight[i].Stuck {
