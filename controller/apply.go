@@ -121,6 +121,10 @@ func (a *stepRun) stopped() bool {
 	return true
 }
 
+// holdPoll is how often the swarm is looked at while a membership change waits out a demotion
+// hold.
+const holdPoll = time.Second
+
 // recheck re-checks a membership change against the swarm as it is now: the plan is a few
 // calls old.
 func (a *stepRun) recheck(floor int) bool {
@@ -129,6 +133,7 @@ func (a *stepRun) recheck(floor int) bool {
 		return true
 	}
 	fresh, err := a.c.observe(a.ctx)
+	logged := false
 	for err == nil {
 		// A node that has just left raft can still join it again: wait until it holds its
 		// worker certificate (see Options.DemotionHold).
@@ -136,11 +141,16 @@ func (a *stepRun) recheck(floor int) bool {
 		if wait <= 0 {
 			break
 		}
-		a.log.Info("Waiting for a demoted node to take its worker certificate before the next membership change",
-			"demoted", who, "wait", wait.Round(100*time.Millisecond).String())
+		if !logged {
+			a.log.Info("Waiting for a demoted node to take its worker certificate before the next membership change",
+				"demoted", who, "wait", wait.Round(100*time.Millisecond).String())
+			logged = true
+		}
+		// Looked at every second meanwhile: a node that goes down inside its hold is waited
+		// for until it is back.
 		select {
 		case <-a.ctx.Done():
-		case <-a.c.o.Clock.After(wait):
+		case <-a.c.o.Clock.After(min(wait, holdPoll)):
 		}
 		if a.stopped() {
 			return false

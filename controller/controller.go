@@ -216,9 +216,10 @@ type Controller struct {
 	// list (see Options.DemotionHold).
 	lastRaft map[string]reconcile.Reachability
 	// leaderSince starts the current run of observations that saw a leader; zero when the last
-	// one saw none or failed.
-	leaderSince time.Time
-	leftRaft    map[string]time.Time
+	// one saw none or failed. firstLook is this process's first observation, firstLeader the
+	// first that saw a leader.
+	leaderSince, firstLook, firstLeader time.Time
+	leftRaft                            map[string]time.Time
 
 	// mem is what one pass leaves for the next; only remember writes it.
 	mem memory

@@ -106,6 +106,9 @@ func (c *Controller) stamped(s reconcile.Snapshot, err error) (reconcile.Snapsho
 	if err != nil {
 		c.mu.Lock()
 		c.leaderSince = time.Time{}
+		if c.firstLook.IsZero() {
+			c.firstLook = c.o.Clock.Now()
+		}
 		c.mu.Unlock()
 		return s, err
 	}
@@ -133,6 +136,12 @@ func (c *Controller) stamp(s *reconcile.Snapshot) {
 		c.leaderSince = time.Time{}
 	case c.leaderSince.IsZero():
 		c.leaderSince = s.Time
+	}
+	if c.firstLook.IsZero() {
+		c.firstLook = s.Time
+	}
+	if led && s.ClusterError == "" && c.firstLeader.IsZero() {
+		c.firstLeader = s.Time
 	}
 	if s.ClusterError != "" {
 		// Nothing was seen: keep what is known.
@@ -173,18 +182,24 @@ func (c *Controller) noteLeftRaft(n *reconcile.Node, now time.Time) {
 	switch {
 	case n.Member || n.DesiredRole != reconcile.RoleWorker:
 		delete(c.leftRaft, n.ID)
-	case prev == reconcile.ReachabilityReachable || prev != "" && n.State == reconcile.StateReady:
-		// It left while reachable, or its daemon is up now: it may not hold its worker
-		// certificate yet. One that left while away and is still away gets it at its return,
+	case prev == reconcile.ReachabilityReachable || prev != "" && n.State != reconcile.StateDown:
+		// It left while reachable, or its daemon is not known to be down (right after an
+		// election every node shows unknown for a moment): it may not hold its worker
+		// certificate yet. One that left while away and is still down gets it at its return,
 		// swarm having long written its worker role by then.
 		if _, ok := c.leftRaft[n.ID]; !ok {
 			c.leftRaft[n.ID] = now
 		}
 	case !known && !n.UpdatedAt.IsZero():
 		// By the leader's clock: updated within the hold either way of now, the node may have
-		// just left; further off, the clocks disagree too much to tell. This process does not
-		// know whether a leader was there meanwhile, so the hold runs from now.
-		if d := now.Sub(n.UpdatedAt); d < c.o.DemotionHold && d > -c.o.DemotionHold {
+		// just left; further off, the clocks disagree too much to tell. Until this process has
+		// seen a leader, it cannot tell how long the swarm had one since then either: from its
+		// first look on, without one, no certificate was signed. The hold runs from now.
+		since := now
+		if c.firstLeader.IsZero() || !c.firstLeader.Before(now) {
+			since = c.firstLook
+		}
+		if d := since.Sub(n.UpdatedAt); d < c.o.DemotionHold && now.Sub(n.UpdatedAt) > -c.o.DemotionHold {
 			c.leftRaft[n.ID] = now
 		}
 	}

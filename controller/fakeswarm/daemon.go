@@ -214,7 +214,7 @@ func (s *Swarm) roleStoredLocked(n *node, demote bool) {
 	n.leftAt = time.Time{} // a promote gets it a manager certificate anyway
 	if demote {
 		d := s.Timing.Demote
-		if ms := n.n.ManagerStatus; ms.Leader {
+		if ms := n.n.ManagerStatus; ms.Leader && s.successorLocked(n.n.ID) {
 			// Leadership moves first; the swarm has no leader until the election ends.
 			ms.Leader = false
 			s.electLocked(n.n.ID)
@@ -237,6 +237,11 @@ func (s *Swarm) tryLeaveLocked(n *node) {
 		return
 	}
 	if ms := n.n.ManagerStatus; ms.Leader {
+		if !s.successorLocked(n.n.ID) {
+			// Every other member is leaving too: the leader removes them first and stays.
+			s.atLocked(s.Timing.Retry, func() { s.tryLeaveLocked(n) })
+			return
+		}
 		// Leadership moves first, as for a demote sent to the leader.
 		ms.Leader = false
 		s.electLocked(n.n.ID)
@@ -248,6 +253,19 @@ func (s *Swarm) tryLeaveLocked(n *node) {
 	s.emitLocked(nodeEvent("update", n, "role", "manager", "worker"))
 	s.noteLocked()
 	s.leftRaftLocked(n)
+}
+
+// successorLocked reports whether a reachable member other than id is to stay a manager: one
+// that can take the lead from id without leaving raft itself.
+func (s *Swarm) successorLocked(id string) bool {
+	for _, oid := range s.order {
+		o := s.nodes[oid]
+		if ms := o.n.ManagerStatus; oid != id && ms != nil && ms.Reachability == swarm.ReachabilityReachable && o.away == here &&
+			o.n.Spec.Role == swarm.NodeRoleManager {
+			return true
+		}
+	}
+	return false
 }
 
 // leftRaftLocked starts a demoted node's wait for its worker certificate. Swarm removes the

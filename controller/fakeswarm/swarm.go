@@ -511,20 +511,24 @@ func (s *Swarm) noteLocked() {
 // electLocked makes the first reachable member other than except the leader, after an
 // election window.
 func (s *Swarm) electLocked(except string) {
-	for _, id := range s.order {
-		n := s.nodes[id]
-		// A member whose demotion is pending is not elected (virtual-time mode): it would
-		// leave raft as the leader.
-		if ms := n.n.ManagerStatus; id != except && ms != nil && ms.Reachability == swarm.ReachabilityReachable && n.away == here &&
-			(s.now == nil || n.n.Spec.Role == swarm.NodeRoleManager) {
-			ms.Leader = true
-			s.election = s.ElectionReads
-			if s.now != nil {
-				s.election = 0
-				s.leaderlessLocked()
+	// A member whose demotion is pending is elected only when no other can be (virtual-time
+	// mode): it would leave raft as the leader. Raft itself knows nothing of desired roles, so
+	// with no other candidate it still leads, and its demotion waits (it cannot leave a swarm
+	// it alone holds).
+	for _, anyRole := range []bool{false, true} {
+		for _, id := range s.order {
+			n := s.nodes[id]
+			if ms := n.n.ManagerStatus; id != except && ms != nil && ms.Reachability == swarm.ReachabilityReachable && n.away == here &&
+				(s.now == nil || anyRole || n.n.Spec.Role == swarm.NodeRoleManager) {
+				ms.Leader = true
+				s.election = s.ElectionReads
+				if s.now != nil {
+					s.election = 0
+					s.leaderlessLocked()
+				}
+				s.touchLocked(n)
+				return
 			}
-			s.touchLocked(n)
-			return
 		}
 	}
 }
