@@ -220,6 +220,8 @@ type Controller struct {
 	// first that saw a leader.
 	leaderSince, firstLook, firstLeader time.Time
 	leftRaft                            map[string]time.Time
+	// leftUp is whether a node in leftRaft was seen leaving while reachable.
+	leftUp map[string]bool
 
 	// mem is what one pass leaves for the next; only remember writes it.
 	mem memory
@@ -242,6 +244,7 @@ func New(o Options) *Controller {
 		leftUnreachable:  map[string]time.Time{},
 		lastRaft:         map[string]reconcile.Reachability{},
 		leftRaft:         map[string]time.Time{},
+		leftUp:           map[string]bool{},
 	}
 	if c.planner == nil {
 		c.planner = reconcile.Compute

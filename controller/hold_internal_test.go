@@ -16,6 +16,7 @@ func holdController() *Controller {
 		leftUnreachable:  map[string]time.Time{},
 		lastRaft:         map[string]reconcile.Reachability{},
 		leftRaft:         map[string]time.Time{},
+		leftUp:           map[string]bool{},
 	}
 }
 
@@ -57,6 +58,12 @@ func TestTheNextMembershipChangeWaitsForTheDemotionHold(t *testing.T) {
 		{"A manager that left while unreachable and is still down holds nothing", []look{
 			{0, node(true, reconcile.ReachabilityUnreachable, reconcile.StateDown, t0), false},
 			{time.Second, worker(reconcile.StateDown, t0), false},
+		}, 0},
+		{"A dead manager that left while unreachable holds its replacement once, not for ever", []look{
+			{0, node(true, reconcile.ReachabilityUnreachable, reconcile.StateUnknown, t0), false},
+			{time.Second, worker(reconcile.StateUnknown, t0), false},
+			{5 * time.Second, worker(reconcile.StateDown, t0), false},
+			{time.Second + hold, worker(reconcile.StateDown, t0), false},
 		}, 0},
 		{"A manager that left while unreachable but is up again may lack its certificate", []look{
 			{0, node(true, reconcile.ReachabilityUnreachable, reconcile.StateDown, t0), false},

@@ -165,6 +165,7 @@ func (c *Controller) stamp(s *reconcile.Snapshot) {
 	forgetGone(c.inFlightSince, s.Nodes)
 	forgetGone(c.leftUnreachable, s.Nodes)
 	forgetGone(c.leftRaft, s.Nodes)
+	forgetGone(c.leftUp, s.Nodes)
 	forgetGone(c.lastRaft, s.Nodes)
 }
 
@@ -182,6 +183,7 @@ func (c *Controller) noteLeftRaft(n *reconcile.Node, now time.Time) {
 	switch {
 	case n.Member || n.DesiredRole != reconcile.RoleWorker:
 		delete(c.leftRaft, n.ID)
+		delete(c.leftUp, n.ID)
 	case prev == reconcile.ReachabilityReachable || prev != "" && n.State != reconcile.StateDown:
 		// It left while reachable, or its daemon is not known to be down (right after an
 		// election every node shows unknown for a moment): it may not hold its worker
@@ -189,6 +191,7 @@ func (c *Controller) noteLeftRaft(n *reconcile.Node, now time.Time) {
 		// swarm having long written its worker role by then.
 		if _, ok := c.leftRaft[n.ID]; !ok {
 			c.leftRaft[n.ID] = now
+			c.leftUp[n.ID] = prev == reconcile.ReachabilityReachable
 		}
 	case !known && !n.UpdatedAt.IsZero():
 		// By the leader's clock: updated within the hold either way of now, the node may have
@@ -205,12 +208,15 @@ func (c *Controller) noteLeftRaft(n *reconcile.Node, now time.Time) {
 	}
 	if at, ok := c.leftRaft[n.ID]; ok {
 		switch {
-		case n.State != reconcile.StateReady:
-			// Gone before it could hold its worker certificate: it can still join raft at
-			// its return, and its wait starts again then.
+		case n.State != reconcile.StateReady && c.leftUp[n.ID]:
+			// It left raft reachable and is gone before it could hold its worker
+			// certificate: it can still join raft at its return, and its wait starts again
+			// then. (One seen leaving while away gets a single hold: a dead manager must not
+			// hold its replacement for ever.)
 			c.leftRaft[n.ID] = now
 		case !c.leaderSince.IsZero() && now.Sub(latest(at, c.leaderSince)) >= c.o.DemotionHold:
 			delete(c.leftRaft, n.ID)
+			delete(c.leftUp, n.ID)
 		}
 	}
 }

@@ -115,6 +115,14 @@ func TestScaleDownSevenToThreeDemotesTheLeaderLast(t *testing.T) {
 		"  labels:\n    - hostnames: [\"node*\"]\n      set: {mgr: \"yes\"}\n    - hostnames: [\"" + leader.Hostname + "\"]\n      set: {mgr: \"no\"}\n"
 	w := watch(t, l, 1)
 	r := swarmtopo(t, op, 8*time.Minute, "run", "--once", "-f", topology(t, body))
+	// run --once ends as soon as it sees the leader's demotion settle; the watcher's next poll
+	// may come after that (in CI it stopped first, twice).
+	waitFor(t, 30*time.Second, "the watcher to see the leader leave the managers", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		_, ok := w.leftAt[leader.Hostname]
+		return ok
+	})
 	w.finish(t)
 	if r.code != 0 {
 		t.Fatalf("run --once: exit %d\n%s", r.code, r.stderr)
