@@ -229,23 +229,24 @@ type Controller struct {
 	gate GateState
 }
 
+// forget empties what observe remembers (stamp): a new process knows nothing yet.
+func (c *Controller) forget() {
+	c.unreachableSince = map[string]time.Time{}
+	c.inFlightSince = map[string]time.Time{}
+	c.leftUnreachable = map[string]time.Time{}
+	c.lastRaft = map[string]reconcile.Reachability{}
+	c.leftRaft = map[string]time.Time{}
+	c.leftUp = map[string]bool{}
+}
+
 // New returns a controller. It panics if Topology or Docker is missing: that is a wiring bug.
 func New(o Options) *Controller {
 	if o.Topology == nil || o.Docker == nil {
 		panic("controller: Options.Topology and Options.Docker are required")
 	}
 	o = o.Defaulted()
-	c := &Controller{
-		o:                o,
-		r:                readOnly{r: o.Docker},
-		planner:          o.Planner,
-		unreachableSince: map[string]time.Time{},
-		inFlightSince:    map[string]time.Time{},
-		leftUnreachable:  map[string]time.Time{},
-		lastRaft:         map[string]reconcile.Reachability{},
-		leftRaft:         map[string]time.Time{},
-		leftUp:           map[string]bool{},
-	}
+	c := &Controller{o: o, r: readOnly{r: o.Docker}, planner: o.Planner}
+	c.forget()
 	if c.planner == nil {
 		c.planner = reconcile.Compute
 	}

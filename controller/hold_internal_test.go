@@ -9,15 +9,9 @@ import (
 
 // holdController is a controller with only what stamp and demotionHold use.
 func holdController() *Controller {
-	return &Controller{
-		o:                Options{}.Defaulted(),
-		unreachableSince: map[string]time.Time{},
-		inFlightSince:    map[string]time.Time{},
-		leftUnreachable:  map[string]time.Time{},
-		lastRaft:         map[string]reconcile.Reachability{},
-		leftRaft:         map[string]time.Time{},
-		leftUp:           map[string]bool{},
-	}
+	c := &Controller{o: Options{}.Defaulted()}
+	c.forget()
+	return c
 }
 
 func TestTheNextMembershipChangeWaitsForTheDemotionHold(t *testing.T) {
