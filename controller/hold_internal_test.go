@@ -53,12 +53,16 @@ func TestTheNextMembershipChangeWaitsForTheDemotionHold(t *testing.T) {
 			{0, node(true, reconcile.ReachabilityUnreachable, reconcile.StateDown, t0), false},
 			{time.Second, worker(reconcile.StateDown, t0), false},
 		}, 0},
-		{"A dead manager that left while unreachable holds its replacement once, not for ever", []look{
+		{"A dead manager that left while unreachable holds its replacement only until it shows down", []look{
 			{0, node(true, reconcile.ReachabilityUnreachable, reconcile.StateUnknown, t0), false},
 			{time.Second, worker(reconcile.StateUnknown, t0), false},
-			{5 * time.Second, worker(reconcile.StateDown, t0), false},
-			{time.Second + hold, worker(reconcile.StateDown, t0), false},
+			{3 * time.Second, worker(reconcile.StateDown, t0), false},
 		}, 0},
+		{"One that left while unreachable and shows ready after the election holds for the hold", []look{
+			{0, node(true, reconcile.ReachabilityUnreachable, reconcile.StateUnknown, t0), false},
+			{time.Second, worker(reconcile.StateUnknown, t0), false},
+			{3 * time.Second, worker(reconcile.StateReady, t0), false},
+		}, hold - 2*time.Second},
 		{"A manager that left while unreachable but is up again may lack its certificate", []look{
 			{0, node(true, reconcile.ReachabilityUnreachable, reconcile.StateDown, t0), false},
 			{time.Second, worker(reconcile.StateReady, t0), false},

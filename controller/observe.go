@@ -214,6 +214,12 @@ func (c *Controller) noteLeftRaft(n *reconcile.Node, now time.Time) {
 			// then. (One seen leaving while away gets a single hold: a dead manager must not
 			// hold its replacement for ever.)
 			c.leftRaft[n.ID] = now
+		case n.State == reconcile.StateDown && !c.leftUp[n.ID]:
+			// Seen leaving while away (right after an election, when every node shows
+			// unknown), and down: a dead manager replaced. Back one day, it gets its worker
+			// certificate at once, swarm having long written its worker role.
+			delete(c.leftRaft, n.ID)
+			delete(c.leftUp, n.ID)
 		case !c.leaderSince.IsZero() && now.Sub(latest(at, c.leaderSince)) >= c.o.DemotionHold:
 			delete(c.leftRaft, n.ID)
 			delete(c.leftUp, n.ID)
