@@ -172,8 +172,9 @@ func (c *Controller) stamp(s *reconcile.Snapshot) {
 // noteLeftRaft stamps when n, asked to be a worker, left the raft member list: when this
 // process saw it go or, the first time it sees n already out and swarm updated it lately (a
 // demotion by an instance that acted before this one: swarm writes the node's worker role
-// within seconds of the removal), now. A stamp lasts until the node has been out of raft and
-// ready, with a leader seen, for the hold. Caller holds c.mu.
+// within seconds of the removal), now. A stamp lasts until the hold has passed with a leader
+// seen, or, for a node not seen leaving while reachable, until swarm shows it down. Caller
+// holds c.mu.
 func (c *Controller) noteLeftRaft(n *reconcile.Node, now time.Time) {
 	prev, known := c.lastRaft[n.ID]
 	c.lastRaft[n.ID] = ""
@@ -211,8 +212,7 @@ func (c *Controller) noteLeftRaft(n *reconcile.Node, now time.Time) {
 		case n.State != reconcile.StateReady && c.leftUp[n.ID]:
 			// It left raft reachable and is gone before it could hold its worker
 			// certificate: it can still join raft at its return, and its wait starts again
-			// then. (One seen leaving while away gets a single hold: a dead manager must not
-			// hold its replacement for ever.)
+			// then.
 			c.leftRaft[n.ID] = now
 		case n.State == reconcile.StateDown && !c.leftUp[n.ID]:
 			// Seen leaving while away (right after an election, when every node shows
