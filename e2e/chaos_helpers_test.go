@@ -306,7 +306,10 @@ func unsafeSteps(steps []sentStep, all []sample) []string {
 		if !st.roleChange() {
 			continue
 		}
-		var before, after *sample
+		// Before the step, the leader's own view is preferred when there is one from the last
+		// 2 s: a follower lists a member the leader has just removed a moment longer (s1-i16:
+		// the leader's answer was missing from the sample before a promote).
+		var before, beforeLeader, after *sample
 		for i := range all {
 			if all[i].at.After(st.at) {
 				if all[i].ok && after == nil {
@@ -316,7 +319,13 @@ func unsafeSteps(steps []sentStep, all []sample) []string {
 			}
 			if all[i].ok {
 				before = &all[i]
+				if all[i].byLeader {
+					beforeLeader = &all[i]
+				}
 			}
+		}
+		if beforeLeader != nil && st.at.Sub(beforeLeader.at) <= 2*time.Second {
+			before = beforeLeader
 		}
 		if before == nil {
 			continue

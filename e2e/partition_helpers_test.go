@@ -28,6 +28,9 @@ type sample struct {
 	reach    map[string]bool   // hostname -> a reachable manager
 	leader   string
 	noLeader bool // some manager answered "does not have a leader"
+	// byLeader is whether the view kept is the leader's own answer: the leader applies a
+	// membership change first, so its view is the one that says what raft's members are.
+	byLeader bool
 }
 
 // pendingChanges lists the nodes whose membership change is asked for and not done: Spec.Role
@@ -148,6 +151,7 @@ func pollManagers(l *lab.Lab, pollers []int) sample {
 			continue
 		}
 		best, bestLeads = reachable, leads
+		s.byLeader = leads
 		s.members, s.zones, s.reach, s.leader = map[string]bool{}, map[string]string{}, map[string]bool{}, ""
 		for _, n := range a.nodes {
 			h := n.Description.Hostname
