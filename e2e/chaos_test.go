@@ -475,8 +475,10 @@ func leftBehind(l *lab.Lab, ops []*operator) string {
 			continue
 		}
 		for _, o := range ops {
-			if logs := o.logs(); strings.Contains(logs, "A member left behind by a demotion") && strings.Contains(logs, `"hostname":"`+h+`"`) {
-				return fmt.Sprintf("%s, demoted, was taken back into raft and left behind as an unreachable member swarm never removes; the operator reported it and changed no membership", h)
+			for _, line := range strings.Split(o.logs(), "\n") {
+				if strings.Contains(line, "A member left behind by a demotion") && strings.Contains(line, `"hostname":"`+h+`"`) {
+					return fmt.Sprintf("%s, demoted, was taken back into raft and left behind as an unreachable member swarm never removes; the operator reported it and changed no membership", h)
+				}
 			}
 		}
 	}
