@@ -309,7 +309,7 @@ func (c *Controller) inFlight(s reconcile.Snapshot, p *reconcile.Plan, rep *pass
 			return
 		}
 		seen[st.Node] = true
-		if n := findNode(s, st.Node); n != nil && (reconcile.PromotionStuck(n) || reconcile.DemotionStuck(n, s.Time)) {
+		if n := findNode(s, st.Node); n != nil && reconcile.ChangeStuck(n, s.Time) {
 			holds = append(holds, st)
 		} else {
 			waits = append(waits, st)

@@ -211,6 +211,10 @@ func DemotionStuck(n *Node, now time.Time) bool {
 		!n.InFlightSince.IsZero() && now.Sub(n.InFlightSince) >= MemberLeftBehindAfter
 }
 
+// ChangeStuck reports whether n's role change is in flight and cannot complete by itself by
+// now: a stuck promotion (PromotionStuck) or a member a demotion left behind (DemotionStuck).
+func ChangeStuck(n *Node, now time.Time) bool { return PromotionStuck(n) || DemotionStuck(n, now) }
+
 // StuckDemotion says why a demotion is stuck (DemotionStuck) and what a human can do.
 func StuckDemotion(n *Node) (reason, advice string) {
 	reason = fmt.Sprintf("node %s was asked to become a worker and runs (%s), yet an unreachable raft member stands for it: after its demotion swarm took it "+
